@@ -1,0 +1,1 @@
+"""seqlib: the numpy machinery behind the book *Sequence Modeling*."""

@@ -1,0 +1,95 @@
+"""Argument checking shared by every public function of :mod:`seqlib`.
+
+Errors follow one pattern: they name the argument, say what it got and what
+was expected, e.g. ``W_hh must have shape (H, H) = (4, 4), got (4, 3)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["as_float_array", "as_int_array", "check_shape", "check_choice", "check_positive_int"]
+
+
+def _describe(x: Any) -> str:
+    if isinstance(x, np.ndarray):
+        return f"an array of dtype {x.dtype} and shape {x.shape}"
+    return f"{type(x).__name__} {x!r}"[:120]
+
+
+def as_float_array(x: Any, name: str, *, ndim: int | None = None, allow_nonfinite: bool = False) -> np.ndarray:
+    """Return ``x`` as a floating array, or raise a clear error.
+
+    Float32 and float64 inputs keep their dtype; bool and integer inputs are
+    converted to float64.  NaN and inf are rejected unless ``allow_nonfinite``.
+    """
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name} must be a numeric array, got {_describe(x)}")
+    arr = np.asarray(x)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise TypeError(f"{name} must be a numeric array, got {_describe(x)}")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
+    if not np.issubdtype(arr.dtype, np.floating) or arr.dtype == np.float16:
+        arr = arr.astype(np.float64)
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-D array, got {arr.ndim}-D with shape {arr.shape}")
+    if not allow_nonfinite and not np.all(np.isfinite(arr)):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(f"{name} must be finite, got {bad} NaN or inf value(s) in shape {arr.shape}")
+    return arr
+
+
+def as_int_array(x: Any, name: str, *, ndim: int | None = None) -> np.ndarray:
+    """Return ``x`` as an integer array; floats are accepted only if integral."""
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name} must be an integer array, got {_describe(x)}")
+    arr = np.asarray(x)
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.number):
+        raise TypeError(f"{name} must be an integer array, got {_describe(x)}")
+    if not np.issubdtype(arr.dtype, np.integer):
+        if np.issubdtype(arr.dtype, np.complexfloating) or not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+            raise TypeError(f"{name} must hold integers, got non-integer values of dtype {arr.dtype}")
+        arr = arr.astype(np.int64)
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-D array, got {arr.ndim}-D with shape {arr.shape}")
+    return arr
+
+
+def check_shape(arr: np.ndarray, name: str, expected: Sequence[str | int], dims: dict[str, int]) -> None:
+    """Check ``arr.shape`` against symbolic ``expected`` such as ``("B", "T", "H")``.
+
+    Symbols already in ``dims`` must match; new symbols are bound in ``dims``.
+    """
+    spec = "(" + ", ".join(str(e) for e in expected) + ("," if len(expected) == 1 else "") + ")"
+    if arr.ndim != len(expected):
+        raise ValueError(f"{name} must have shape {spec}, got {arr.ndim}-D shape {arr.shape}")
+    want = []
+    for sym, got in zip(expected, arr.shape):
+        if isinstance(sym, int):
+            want.append(sym)
+        elif sym in dims:
+            want.append(dims[sym])
+        else:
+            dims[sym] = int(got)
+            want.append(int(got))
+    if tuple(want) != tuple(arr.shape):
+        bound = ", ".join(f"{s}={dims[s]}" for s in expected if isinstance(s, str))
+        raise ValueError(f"{name} must have shape {spec} with {bound} (so {tuple(want)}), got {arr.shape}")
+
+
+def check_choice(value: Any, name: str, choices: Sequence[Any] | Mapping[Any, Any]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {sorted(map(repr, choices))}, got {value!r}")
+
+
+def check_positive_int(value: Any, name: str, *, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be a positive int{' or None' if allow_none else ''}, got {_describe(value)}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return int(value)
