@@ -1,0 +1,293 @@
+"""A vanilla (Elman) RNN layer: forward pass and back-propagation through time.
+
+Batch-major arrays and row vectors throughout::
+
+    a_t = x_t @ W_xh + h_{t-1} @ W_hh + b_h        (eq. ``rnn_preact``)
+    h_t = f(a_t)                                    (eq. ``rnn_state``)
+
+for t = 1..T, with x of shape (B, T, D) and states of shape (B, H).
+
+The backward pass walks the time steps in reverse and only computes the
+recursion for the total derivative δ_t = ∂L/∂h_t (eq. ``bptt_delta``)::
+
+    δ_T = dh_T,    δ_{t-1} = dh_{t-1} + (δ_t ⊙ f'(a_t)) @ W_hh.T
+
+storing the (B, T, H) array of ``δ_t ⊙ f'(a_t)``; all parameter gradients then
+come from one matmul each over the stacked time steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+
+from ._validate import as_float_array, check_positive_int, check_shape
+from .activations import Activation, get_activation
+
+__all__ = ["RNNCache", "rnn_forward", "rnn_backward"]
+
+Array = np.ndarray
+Window = tuple[int, int, int]  # (start, seed_start, end): 0-based, half-open time indices
+
+
+@dataclass(frozen=True)
+class RNNCache:
+    """What :func:`rnn_forward` keeps for the backward pass.
+
+    Attributes
+    ----------
+    x : ndarray (B, T, D)
+        Inputs.
+    h0 : ndarray (B, H)
+        Initial state (zeros if ``None`` was passed).
+    W_xh : ndarray (D, H)
+    W_hh : ndarray (H, H)
+    b_h : ndarray (H,)
+    a : ndarray (B, T, H)
+        Pre-activations a_1..a_T (eq. ``rnn_preact``).
+    h : ndarray (B, T, H)
+        States h_1..h_T (eq. ``rnn_state``); the array returned by the forward pass.
+    activation : str
+        Name of the activation (a key of :data:`seqlib.activations.ACTIVATIONS`).
+
+    All arrays share one float dtype.
+    """
+
+    x: Array
+    h0: Array
+    W_xh: Array
+    W_hh: Array
+    b_h: Array
+    a: Array
+    h: Array
+    activation: str
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        """``(B, T, D, H)``."""
+        B, T, D = self.x.shape
+        return B, T, D, self.W_hh.shape[0]
+
+    def fprime(self) -> Array:
+        """f'(a_t) for every step, shape (B, T, H)."""
+        return get_activation(self.activation).df(self.a, self.h)
+
+
+def rnn_forward(
+    x: Array,
+    h0: Array | None,
+    W_xh: Array,
+    W_hh: Array,
+    b_h: Array,
+    activation: str = "tanh",
+) -> tuple[Array, RNNCache]:
+    """Run the RNN over a batch of sequences (eqs. ``rnn_preact``, ``rnn_state``).
+
+    Parameters
+    ----------
+    x : array_like (B, T, D)
+        Input sequences.
+    h0 : array_like (B, H) or None
+        Initial state; ``None`` means zeros.
+    W_xh : array_like (D, H)
+        Input-to-hidden weights.
+    W_hh : array_like (H, H)
+        Hidden-to-hidden (recurrent) weights.
+    b_h : array_like (H,)
+        Hidden bias.
+    activation : {"tanh", "relu", "sigmoid", "linear"}
+        The elementwise nonlinearity f.
+
+    Returns
+    -------
+    h : ndarray (B, T, H)
+        States h_1..h_T, ``h[:, t-1] = h_t``.
+    cache : RNNCache
+        Everything :func:`rnn_backward` needs.
+
+    Notes
+    -----
+    Computation happens in the common float dtype of the inputs (float32 stays
+    float32; integers become float64).  All T input projections are one matmul;
+    only the h -> h recurrence is a Python loop.
+    """
+    act = get_activation(activation)
+    x = as_float_array(x, "x")
+    dims: dict[str, int] = {}
+    check_shape(x, "x", ("B", "T", "D"), dims)
+    W_xh = as_float_array(W_xh, "W_xh")
+    check_shape(W_xh, "W_xh", ("D", "H"), dims)
+    W_hh = as_float_array(W_hh, "W_hh")
+    check_shape(W_hh, "W_hh", ("H", "H"), dims)
+    b_h = as_float_array(b_h, "b_h")
+    check_shape(b_h, "b_h", ("H",), dims)
+    if h0 is not None:
+        h0 = as_float_array(h0, "h0")
+        check_shape(h0, "h0", ("B", "H"), dims)
+    B, T, D, H = dims["B"], dims["T"], dims["D"], dims["H"]
+    if min(B, T, D, H) < 1:
+        raise ValueError(f"x and the weights must have B, T, D, H >= 1, got (B, T, D, H) = {(B, T, D, H)}")
+
+    dtype = np.result_type(x, W_xh, W_hh, b_h, *([] if h0 is None else [h0]))
+    x, W_xh, W_hh, b_h = (np.asarray(v, dtype=dtype) for v in (x, W_xh, W_hh, b_h))
+    h0 = np.zeros((B, H), dtype) if h0 is None else np.asarray(h0, dtype=dtype)
+
+    a = (x.reshape(B * T, D) @ W_xh).reshape(B, T, H)  # all input projections at once
+    a += b_h
+    h = np.empty_like(a)
+    rec = np.empty((B, H), dtype)
+    h_prev = h0
+    for t in range(T):
+        np.matmul(h_prev, W_hh, out=rec)
+        a_t = a[:, t]
+        a_t += rec  # (eq. rnn_preact)
+        h_prev = act.f(a_t, out=h[:, t])  # (eq. rnn_state)
+    return h, RNNCache(x, h0, W_xh, W_hh, b_h, a, h, act.name)
+
+
+# ----------------------------------------------------------------------------- backward core
+
+
+def _check_backward_args(dh: Array, cache: RNNCache) -> Array:
+    """Validate ``dh`` (B, T, H) against ``cache``; return it in the cache's dtype."""
+    if not isinstance(cache, RNNCache):
+        raise TypeError(f"cache must be the RNNCache returned by rnn_forward, got {type(cache).__name__}")
+    B, T, _, H = cache.shape
+    dh = as_float_array(dh, "dh")
+    check_shape(dh, "dh", ("B", "T", "H"), {"B": B, "T": T, "H": H})
+    return np.asarray(dh, dtype=cache.h.dtype)
+
+
+def _bptt_step(delta: Array, fprime_t: Array, W_hhT: Array, g_out: Array, prev_out: Array) -> Array:
+    """One step back through time (eq. ``bptt_jacobian``).
+
+    Parameters
+    ----------
+    delta : ndarray (N, H)
+        Rows of ∂(something)/∂h_t.
+    fprime_t : ndarray (N, H) or (H,)
+        f'(a_t).
+    W_hhT : ndarray (H, H)
+        ``W_hh.T``, contiguous.
+    g_out : ndarray (N, H)
+        Receives ``delta ⊙ f'(a_t)`` (the gradient w.r.t. a_t).
+    prev_out : ndarray (N, H)
+        Receives ``g_out @ W_hh.T`` (the gradient w.r.t. h_{t-1}); may alias ``delta``.
+
+    Returns
+    -------
+    prev_out
+    """
+    np.multiply(delta, fprime_t, out=g_out)
+    return np.matmul(g_out, W_hhT, out=prev_out)
+
+
+def _backprop_windows(
+    dh: Array,
+    fprime: Array,
+    W_hhT: Array,
+    windows: Iterable[Window],
+    deltas: Array | None = None,
+) -> Array:
+    """Back-propagate external gradients through a set of time windows (eq. ``bptt_delta``).
+
+    Each window ``(start, seed_start, end)`` (0-based, half-open, so step t
+    computes ``h[:, t]`` from ``h[:, t-1]`` or h0) seeds the losses' direct
+    gradients ``dh[:, seed_start:end]`` and runs the δ recursion from step
+    ``end - 1`` down to step ``start``; the edge into step ``start`` carries no
+    gradient further back, except that at ``start == 0`` it reaches h0 (read
+    off the result as ``g[:, 0] @ W_hh.T``).  Contributions of overlapping
+    windows add up.  Full BPTT is the single window ``(0, 0, T)``.
+
+    Parameters
+    ----------
+    dh : ndarray (B, T, H)
+        Direct gradients ∂ℓ_t/∂h_t.
+    fprime : ndarray (B, T, H)
+        f'(a_t) for all steps.
+    W_hhT : ndarray (H, H)
+        ``W_hh.T`` as a contiguous array.
+    windows : iterable of (start, seed_start, end)
+        With ``0 <= start <= seed_start < end <= T``.
+    deltas : ndarray (B, T, H), optional
+        If given, the δ_t of every window are added into it.
+
+    Returns
+    -------
+    g : ndarray (B, T, H)
+        Σ over windows of δ_t ⊙ f'(a_t), the gradient w.r.t. the pre-activations.
+    """
+    B, T, H = dh.shape
+    g = np.zeros_like(dh)
+    delta = np.empty((B, H), dh.dtype)
+    g_t = np.empty((B, H), dh.dtype)
+    for start, seed_start, end in windows:
+        delta[...] = dh[:, end - 1]
+        for t in range(end - 1, start - 1, -1):
+            if deltas is not None:
+                deltas[:, t] += delta
+            np.multiply(delta, fprime[:, t], out=g_t)
+            g[:, t] += g_t
+            if t > start:
+                np.matmul(g_t, W_hhT, out=delta)  # (eq. bptt_jacobian)
+                if t - 1 >= seed_start:
+                    delta += dh[:, t - 1]  # (eq. bptt_delta)
+    return g
+
+
+def _param_grads(g: Array, cache: RNNCache) -> dict[str, Array]:
+    """Gradients of all inputs from the stacked ``g_t = δ_t ⊙ f'(a_t)``, g of shape (B, T, H).
+
+    One matmul each (eqs. ``bptt_grad_Wxh``, ``bptt_grad_Whh``, ``bptt_grad_bh``,
+    ``bptt_grad_h0``).
+    """
+    B, T, D, H = cache.shape
+    g2 = g.reshape(B * T, H)
+    h_prev = np.concatenate([cache.h0[:, None], cache.h[:, :-1]], axis=1).reshape(B * T, H)
+    return {
+        "x": (g2 @ cache.W_xh.T).reshape(B, T, D),
+        "h0": g[:, 0] @ cache.W_hh.T,
+        "W_xh": cache.x.reshape(B * T, D).T @ g2,
+        "W_hh": h_prev.T @ g2,
+        "b_h": g2.sum(axis=0),
+    }
+
+
+def _chunk_windows(T: int, truncate: int | None) -> list[Window]:
+    """Windows of chunked truncated BPTT: chunks of ``truncate`` steps, each its own window."""
+    k = T if truncate is None else truncate
+    return [(c, c, min(c + k, T)) for c in range(0, T, k)]
+
+
+def rnn_backward(dh: Array, cache: RNNCache, truncate: int | None = None) -> dict[str, Array]:
+    """Back-propagation through time for :func:`rnn_forward`.
+
+    Implements eqs. ``bptt_delta``, ``bptt_grad_Whh``, ``bptt_grad_Wxh``,
+    ``bptt_grad_bh``, ``bptt_grad_h0``; with ``truncate`` eq. ``bptt_truncated``.
+
+    Parameters
+    ----------
+    dh : array_like (B, T, H)
+        ∂L/∂h_t arriving from outside the recurrence (e.g. from a readout);
+        the recurrent part is added here.
+    cache : RNNCache
+        From :func:`rnn_forward`.
+    truncate : int >= 1 or None
+        ``None``: full BPTT.  ``k``: chunked truncated BPTT, the state is carried
+        forward unchanged but no gradient crosses the edges h_k -> h_{k+1},
+        h_{2k} -> h_{2k+1}, ... (what ``h = h.detach()`` every k steps does).
+        The first chunk still reaches h0.  ``k >= T`` is full BPTT.
+
+    Returns
+    -------
+    dict
+        ``"x"`` (B, T, D), ``"h0"`` (B, H), ``"W_xh"`` (D, H), ``"W_hh"`` (H, H),
+        ``"b_h"`` (H,), in the dtype of the cache.
+    """
+    truncate = check_positive_int(truncate, "truncate", allow_none=True)
+    dh = _check_backward_args(dh, cache)
+    W_hhT = np.ascontiguousarray(cache.W_hh.T)
+    g = _backprop_windows(dh, cache.fprime(), W_hhT, _chunk_windows(dh.shape[1], truncate))
+    return _param_grads(g, cache)
