@@ -10,7 +10,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["as_float_array", "as_int_array", "check_shape", "check_choice", "check_positive_int"]
+__all__ = ["as_float_array", "as_int_array", "check_shape", "check_choice", "check_positive_int", "check_real"]
 
 
 def _describe(x: Any) -> str:
@@ -93,3 +93,18 @@ def check_positive_int(value: Any, name: str, *, allow_none: bool = False) -> in
     if value < 1:
         raise ValueError(f"{name} must be >= 1, got {value}")
     return int(value)
+
+
+def check_real(
+    value: Any, name: str, *, low: float = 0.0, high: float = np.inf, low_open: bool = True, high_open: bool = True
+) -> float:
+    """``value`` as a float, checked to lie in the interval from ``low`` to ``high`` (open ends by default)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    v = float(value)
+    ok_low = v > low if low_open else v >= low
+    ok_high = v < high if high_open else v <= high
+    if not (np.isfinite(v) and ok_low and ok_high):
+        span = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be finite and in {span}, got {value!r}")
+    return v

@@ -1,0 +1,114 @@
+"""The linear readout ``o_t = h_t W_hy + b_y`` (equation ``rnn_readout``).
+
+The readout maps each hidden state to one score (logit) per output symbol.
+It acts on the last axis only, so the same two functions serve a whole
+sequence of states ``(B, T, H)`` and a single step ``(B, H)``: the leading
+axes are flattened and the work is done by one matrix product.
+
+>>> import numpy as np
+>>> h = np.ones((2, 3, 4)); W = np.full((4, 5), 0.5); b = np.arange(5.0)
+>>> out, cache = linear_forward(h, W, b)
+>>> out.shape
+(2, 3, 5)
+>>> grads = linear_backward(np.ones_like(out), cache)
+>>> grads["h"].shape, grads["W"].shape, grads["b"].shape
+((2, 3, 4), (4, 5), (5,))
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._validate import as_float_array, check_shape
+
+__all__ = ["linear_forward", "linear_backward", "ReadoutCache"]
+
+
+class ReadoutCache(NamedTuple):
+    """What :func:`linear_backward` needs from the forward pass.
+
+    Attributes
+    ----------
+    h2 : ndarray, shape (N, H)
+        The input with its leading axes flattened, ``N = prod(h.shape[:-1])``.
+    W : ndarray, shape (H, V)
+        The weight matrix.
+    lead : tuple of int
+        The leading axes ``h.shape[:-1]``, e.g. ``(B, T)`` or ``(B,)``.
+    """
+
+    h2: np.ndarray
+    W: np.ndarray
+    lead: tuple[int, ...]
+
+
+def linear_forward(h: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ReadoutCache]:
+    """Affine readout of the last axis, ``out = h @ W + b`` (equation ``rnn_readout``).
+
+    Parameters
+    ----------
+    h : ndarray, shape (..., H)
+        Hidden states, e.g. ``(B, T, H)`` for a sequence or ``(B, H)`` for one step.
+    W : ndarray, shape (H, V)
+        Readout weights ``W_hy`` (row-vector convention: ``h_t @ W_hy``).
+    b : ndarray, shape (V,)
+        Readout bias ``b_y``.
+
+    Returns
+    -------
+    out : ndarray, shape (..., V)
+        The scores ``o = h W + b``, with the leading axes of ``h``.
+    cache : ReadoutCache
+        Saved for :func:`linear_backward`.
+
+    Raises
+    ------
+    ValueError
+        If ``h`` is 0-D, or the shapes of ``h``, ``W``, ``b`` disagree
+        (the message names the argument and both shapes).
+    """
+    h = as_float_array(h, "h")
+    W = as_float_array(W, "W", ndim=2)
+    b = as_float_array(b, "b", ndim=1)
+    if h.ndim == 0:
+        raise ValueError(f"h must have shape (..., H) with at least 1 axis, got 0-D shape {h.shape}")
+    dims = {"H": h.shape[-1]}
+    check_shape(W, "W", ("H", "V"), dims)
+    check_shape(b, "b", ("V",), dims)
+    lead = h.shape[:-1]
+    h2 = h.reshape(-1, dims["H"])
+    out = h2 @ W + b
+    return out.reshape(*lead, dims["V"]), ReadoutCache(h2, W, lead)
+
+
+def linear_backward(dout: np.ndarray, cache: ReadoutCache) -> dict[str, np.ndarray]:
+    """Gradients of a scalar loss through :func:`linear_forward`.
+
+    With ``N`` rows ``h2`` (leading axes flattened) and upstream ``dout2``:
+    ``dh = dout2 W^T``, ``dW = h2^T dout2``, ``db = sum_n dout2[n]``.
+    The sums over the batch and time axes happen inside the matrix products.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (..., V)
+        Gradient of the loss with respect to ``out``; same shape as ``out``.
+    cache : ReadoutCache
+        From :func:`linear_forward`.
+
+    Returns
+    -------
+    dict
+        ``"h"``: shape (..., H), like ``h``; ``"W"``: shape (H, V);
+        ``"b"``: shape (V,).
+    """
+    if not isinstance(cache, ReadoutCache):
+        raise TypeError(f"cache must be the ReadoutCache returned by linear_forward, got {type(cache).__name__}")
+    h2, W, lead = cache
+    H, V = W.shape
+    dout = as_float_array(dout, "dout")
+    if dout.shape != (*lead, V):
+        raise ValueError(f"dout must have the shape of out, (..., V) = {(*lead, V)}, got {dout.shape}")
+    d2 = dout.reshape(-1, V)
+    return {"h": (d2 @ W.T).reshape(*lead, H), "W": h2.T @ d2, "b": d2.sum(axis=0)}
