@@ -1,1 +1,43 @@
-"""seqlib: the numpy machinery behind the book *Sequence Modeling*."""
+"""seqlib: the numpy machinery behind the book *Sequence Modeling*.
+
+Every computation the chapters show lives here, one subject per module:
+
+========================  ====================================================
+``seqlib.activations``    tanh, relu, sigmoid, linear and their derivatives
+``seqlib.rnn``            the Elman recurrence, forward and (truncated) backward
+``seqlib.bptt``           truncated BPTT: chunked and TBPTT(k1, k2)
+``seqlib.gradflow``       gradient-flow diagnostics: G[t, k], Jacobian products
+``seqlib.readout``        the linear readout o_t = h_t W_hy + b_y
+``seqlib.loss``           softmax, cross-entropy and the sequence loss
+``seqlib.masking``        masks, padding and one-hot encoding
+``seqlib.init``           initializers, spectral scaling of W_hh
+``seqlib.clip``           gradient clipping by global norm and by value
+``seqlib.optim``          SGD, Adagrad, Adam
+``seqlib.gradcheck``      central-difference gradient checks
+``seqlib.widgets``        interactive figures that stay live in the static book
+========================  ====================================================
+
+Arrays are batch-major and use row vectors: ``x_t @ W_xh``.
+"""
+
+from . import activations, bptt, clip, gradcheck, gradflow, init, loss, masking, optim, readout, rnn
+
+_MODULES = (activations, bptt, clip, gradcheck, gradflow, init, loss, masking, optim, readout, rnn)
+
+from .activations import *  # noqa: F401,F403
+from .bptt import *  # noqa: F401,F403
+from .clip import *  # noqa: F401,F403
+from .gradcheck import *  # noqa: F401,F403
+from .gradflow import *  # noqa: F401,F403
+from .init import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
+from .masking import *  # noqa: F401,F403
+from .optim import *  # noqa: F401,F403
+from .readout import *  # noqa: F401,F403
+from .rnn import *  # noqa: F401,F403
+
+__version__ = "0.1.0"
+
+__all__ = sorted(
+    {name for mod in _MODULES for name in mod.__all__}
+)

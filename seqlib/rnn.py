@@ -24,7 +24,7 @@ from typing import Iterable
 import numpy as np
 
 from ._validate import as_float_array, check_positive_int, check_shape
-from .activations import Activation, get_activation
+from .activations import get_activation
 
 __all__ = ["RNNCache", "rnn_forward", "rnn_backward"]
 
@@ -117,10 +117,10 @@ def rnn_forward(
     x = as_float_array(x, "x")
     dims: dict[str, int] = {}
     check_shape(x, "x", ("B", "T", "D"), dims)
+    W_hh = as_float_array(W_hh, "W_hh")
+    check_shape(W_hh, "W_hh", ("H", "H"), dims)  # W_hh defines H
     W_xh = as_float_array(W_xh, "W_xh")
     check_shape(W_xh, "W_xh", ("D", "H"), dims)
-    W_hh = as_float_array(W_hh, "W_hh")
-    check_shape(W_hh, "W_hh", ("H", "H"), dims)
     b_h = as_float_array(b_h, "b_h")
     check_shape(b_h, "b_h", ("H",), dims)
     if h0 is not None:
@@ -221,15 +221,19 @@ def _backprop_windows(
     """
     B, T, H = dh.shape
     g = np.zeros_like(dh)
+    touched = np.zeros(T, bool)  # overlapping windows (TBPTT) add into g, the others write directly
     delta = np.empty((B, H), dh.dtype)
-    g_t = np.empty((B, H), dh.dtype)
+    buf = np.empty((B, H), dh.dtype)
     for start, seed_start, end in windows:
         delta[...] = dh[:, end - 1]
         for t in range(end - 1, start - 1, -1):
             if deltas is not None:
                 deltas[:, t] += delta
+            g_t = buf if touched[t] else g[:, t]
             np.multiply(delta, fprime[:, t], out=g_t)
-            g[:, t] += g_t
+            if touched[t]:
+                g[:, t] += g_t
+            touched[t] = True
             if t > start:
                 np.matmul(g_t, W_hhT, out=delta)  # (eq. bptt_jacobian)
                 if t - 1 >= seed_start:
@@ -278,7 +282,9 @@ def rnn_backward(dh: Array, cache: RNNCache, truncate: int | None = None) -> dic
         ``None``: full BPTT.  ``k``: chunked truncated BPTT, the state is carried
         forward unchanged but no gradient crosses the edges h_k -> h_{k+1},
         h_{2k} -> h_{2k+1}, ... (what ``h = h.detach()`` every k steps does).
-        The first chunk still reaches h0.  ``k >= T`` is full BPTT.
+        The first chunk still reaches h0.  ``k >= T`` is full BPTT.  Which
+        losses reach which states: :func:`seqlib.bptt.chunked_mask`; for
+        TBPTT(k1, k2) see :func:`seqlib.bptt.rnn_backward_tbptt`.
 
     Returns
     -------

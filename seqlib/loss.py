@@ -1,0 +1,700 @@
+"""Softmax, cross-entropy and the weighted sequence loss, with their gradients.
+
+The chain of definitions follows the book:
+
+* the softmax turns a vector of logits into class probabilities
+  (eq. ``softmax``, eq. ``class_prob``); its log is computed directly and
+  stably with the log-sum-exp trick (eq. ``log_softmax``);
+* the cross-entropy of one symbol is ``-log softmax(z)[y]``
+  (eq. ``ce_loss_none_seq``, eq. ``ce_loss_seq_element``); its gradient with
+  respect to the logits is ``softmax(z) - onehot(y)`` (eq. ``ce_grad_logits``);
+* a sequence's probability factorises over time steps
+  (eq. ``seq_prob``, eq. ``seq_prob_assumption``), so its cross-entropy is a
+  sum of per-token terms (eq. ``ce_loss_seq``);
+* :func:`sequence_loss` weights those per-token terms (padding gets weight 0)
+  and normalises them exactly as TensorFlow Addons'
+  ``tfa.seq2seq.sequence_loss`` does (eq. ``seq_loss_weighted``);
+  :func:`sequence_loss_backward` is its vector-Jacobian product
+  (eq. ``seq_loss_grad``).
+
+>>> import numpy as np
+>>> logits = np.zeros((2, 3, 4))                  # uniform over V = 4 symbols
+>>> targets = np.array([[0, 1, 2], [3, 0, 0]])
+>>> weights = np.array([[1., 1., 1.], [1., 0., 0.]])  # second sequence has length 1
+>>> bool(np.isclose(sequence_loss(logits, targets, weights), np.log(4)))
+True
+>>> sequence_loss(logits, targets, weights, average_across_batch=False).shape
+(2,)
+>>> sequence_loss_backward(logits, targets, weights).shape
+(2, 3, 4)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Literal
+
+import numpy as np
+
+from ._validate import _describe, as_float_array, as_int_array, check_choice, check_shape
+
+__all__ = [
+    "softmax",
+    "log_softmax",
+    "cross_entropy",
+    "cross_entropy_backward",
+    "token_cross_entropy",
+    "sequence_loss",
+    "sequence_loss_backward",
+    "LOSS_CONVENTIONS",
+    "loss_denominator",
+    "sequence_loss_normalized",
+]
+
+Array = np.ndarray
+SoftmaxLossFn = Callable[..., Any]
+
+#: The normalisations understood by :func:`loss_denominator` and
+#: :func:`sequence_loss_normalized`.
+LOSS_CONVENTIONS = ("tfa", "nonzero", "batch", "torch")
+
+
+# ---------------------------------------------------------------------------
+# softmax and log-softmax
+# ---------------------------------------------------------------------------
+
+
+def _check_axis(axis: Any, ndim: int) -> int:
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"axis must be an int, got {_describe(axis)}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"axis must be in [{-ndim}, {ndim}) for logits with {ndim} axes, got {axis}")
+    return int(axis) % ndim
+
+
+def _as_logits(logits: Any, axis: int = -1) -> tuple[Array, int]:
+    z = as_float_array(logits, "logits")
+    if z.ndim == 0:
+        raise ValueError(f"logits must have at least 1 axis (the classes), got 0-D shape {z.shape}")
+    ax = _check_axis(axis, z.ndim)
+    if z.shape[ax] == 0:
+        raise ValueError(f"logits must have at least one class along axis {axis}, got shape {z.shape}")
+    return z, ax
+
+
+def _log_softmax(z: Array, axis: int) -> Array:
+    # Unchecked kernel: z finite, at least one class along ``axis``.
+    shifted = z - np.max(z, axis=axis, keepdims=True)  # max entry becomes 0: exp never overflows
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))  # the sum is >= 1
+
+
+def _softmax(z: Array, axis: int) -> Array:
+    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def softmax(logits: Array, axis: int = -1) -> Array:
+    """Softmax ``exp(z_i) / sum_j exp(z_j)`` along ``axis`` (eq. ``softmax``, eq. ``class_prob``).
+
+    Computed as ``exp(z - max z) / sum exp(z - max z)``: the largest shifted
+    logit is 0, so nothing overflows and the denominator is at least 1.
+    Logits of +-1e4 give exact 0s and 1s instead of ``nan``.
+
+    Parameters
+    ----------
+    logits : array_like, shape (..., V, ...), float
+        Finite scores; ``V >= 1`` classes along ``axis``.
+    axis : int, default -1
+        The class axis.
+
+    Returns
+    -------
+    ndarray, same shape as ``logits``
+        Non-negative probabilities summing to 1 along ``axis``.  Float32 input
+        stays float32; integer input becomes float64.
+
+    Raises
+    ------
+    TypeError
+        If ``logits`` is not numeric or ``axis`` is not an int.
+    ValueError
+        If ``logits`` holds NaN/inf, is 0-D, has no class along ``axis``, or
+        ``axis`` is out of range.
+    """
+    z, ax = _as_logits(logits, axis)
+    return _softmax(z, ax)
+
+
+def log_softmax(logits: Array, axis: int = -1) -> Array:
+    """Log of the softmax, ``z_i - logsumexp(z)``, along ``axis`` (eq. ``log_softmax``).
+
+    Computed directly with the log-sum-exp trick,
+    ``(z - m) - log(sum exp(z - m))`` with ``m = max z``, never as
+    ``log(softmax(z))``: the latter gives ``-inf`` once a probability
+    underflows to 0, whereas this stays finite (e.g. ``-2e4`` for a logit
+    ``2e4`` below the largest).
+
+    Parameters
+    ----------
+    logits : array_like, shape (..., V, ...), float
+        Finite scores; ``V >= 1`` classes along ``axis``.
+    axis : int, default -1
+        The class axis.
+
+    Returns
+    -------
+    ndarray, same shape as ``logits``
+        Log-probabilities, all ``<= 0``, with ``logsumexp == 0`` along ``axis``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`softmax`.
+    """
+    z, ax = _as_logits(logits, axis)
+    return _log_softmax(z, ax)
+
+
+# ---------------------------------------------------------------------------
+# per-example cross-entropy
+# ---------------------------------------------------------------------------
+
+
+def _check_targets(targets: Any, V: int) -> Array:
+    """``targets`` as an int array with every entry in ``[0, V)``."""
+    y = as_int_array(targets, "targets")
+    if y.size:
+        bad = (y < 0) | (y >= V)
+        if np.any(bad):
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(
+                f"targets must be class indices in [0, V) = [0, {V}) for logits with V={V} classes, "
+                f"got {int(y[idx])} at index {idx} ({int(np.count_nonzero(bad))} out of range)"
+            )
+    return y
+
+
+def _pick(a: Array, y: Array) -> Array:
+    """``a[..., y]`` entry by entry: ``out[i] = a[i, y[i]]``."""
+    return np.take_along_axis(a, y[..., None], axis=-1)[..., 0]
+
+
+def _ce_and_grad_inputs(logits: Any, targets: Any) -> tuple[Array, Array]:
+    z, _ = _as_logits(logits, -1)
+    dims: dict[str, int] = {}
+    lead = tuple(f"d{i}" for i in range(z.ndim - 1))
+    check_shape(z, "logits", lead + ("V",), dims)
+    y = as_int_array(targets, "targets")
+    check_shape(y, "targets", lead, dims)
+    return z, _check_targets(y, z.shape[-1])
+
+
+def cross_entropy(logits: Array, targets: Array) -> Array:
+    """Per-example cross-entropy ``-log softmax(z)[y]`` (eq. ``ce_loss_none_seq``).
+
+    Parameters
+    ----------
+    logits : array_like, shape (..., V), float
+        Finite scores, classes on the last axis.
+    targets : array_like, shape (...), int
+        The true class of each example, in ``[0, V)``.  Integral floats are
+        accepted.
+
+    Returns
+    -------
+    ndarray, shape (...)
+        ``-log p(y | z) >= 0`` for each example, finite for finite logits
+        (computed from :func:`log_softmax`).
+
+    Raises
+    ------
+    TypeError
+        If ``targets`` holds non-integers or ``logits`` is not numeric.
+    ValueError
+        If the shapes disagree, ``logits`` holds NaN/inf, or a target is
+        outside ``[0, V)`` (the message gives the value and ``V``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(cross_entropy(np.zeros(4), 2)) == float(np.log(4))
+    True
+    """
+    z, y = _ce_and_grad_inputs(logits, targets)
+    return -_pick(_log_softmax(z, -1), y)
+
+
+def cross_entropy_backward(logits: Array, targets: Array, upstream: Array | None = None) -> Array:
+    """Gradient of :func:`cross_entropy` w.r.t. the logits: ``softmax(z) - onehot(y)`` (eq. ``ce_grad_logits``).
+
+    Parameters
+    ----------
+    logits : array_like, shape (..., V), float
+    targets : array_like, shape (...), int in ``[0, V)``
+    upstream : array_like, shape (...), optional
+        ``dL/dloss`` for each example; default ones.  The result is
+        ``upstream[..., None] * (softmax(z) - onehot(y))``.
+
+    Returns
+    -------
+    ndarray, shape (..., V)
+        Each row sums to 0 (times ``upstream``) and lies in ``[-1, 1]``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`cross_entropy`; also if ``upstream`` has the wrong shape or
+        holds NaN/inf.
+    """
+    z, y = _ce_and_grad_inputs(logits, targets)
+    g = _softmax(z, -1)
+    np.put_along_axis(g, y[..., None], _pick(g, y)[..., None] - 1.0, axis=-1)
+    if upstream is not None:
+        u = as_float_array(upstream, "upstream")
+        if u.shape != y.shape:
+            raise ValueError(f"upstream must have the shape of targets {y.shape}, got {u.shape}")
+        g = g * u[..., None]
+    return g
+
+
+# ---------------------------------------------------------------------------
+# the sequence loss (tfa.seq2seq.sequence_loss)
+# ---------------------------------------------------------------------------
+
+
+_FLAG_NAMES = ("average_across_timesteps", "average_across_batch", "sum_over_timesteps", "sum_over_batch")
+
+
+def _check_flags(avg_t: Any, avg_b: Any, sum_t: Any, sum_b: Any) -> None:
+    for name, val in zip(_FLAG_NAMES, (avg_t, avg_b, sum_t, sum_b)):
+        if not isinstance(val, (bool, np.bool_)):
+            raise TypeError(f"{name} must be a bool, got {_describe(val)}")
+    # Same checks, same order and same wording as tfa.seq2seq.sequence_loss.
+    if avg_t and sum_t:
+        raise ValueError("average_across_timesteps and sum_over_timesteps cannot be set to True at same time.")
+    if avg_b and sum_b:
+        raise ValueError("average_across_batch and sum_over_batch cannot be set to True at same time.")
+    if avg_b and sum_t:
+        raise ValueError(
+            "average_across_batch and sum_over_timesteps cannot be set to True at same time "
+            "because of ambiguous order."
+        )
+    if sum_b and avg_t:
+        raise ValueError(
+            "sum_over_batch and average_across_timesteps cannot be set to True at same time "
+            "because of ambiguous order."
+        )
+
+
+def _seq_inputs(logits: Any, targets: Any, weights: Any) -> tuple[Array, Array, Array]:
+    z, y, w = _seq_inputs_opt(logits, targets, weights)
+    assert w is not None
+    return z, y, w
+
+
+def _seq_inputs_opt(logits: Any, targets: Any, weights: Any | None) -> tuple[Array, Array, Array | None]:
+    """Validated ``(logits (B,T,V), targets (B,T) in [0,V), weights (B,T) or None)``."""
+    z = as_float_array(logits, "logits")
+    dims: dict[str, int] = {}
+    check_shape(z, "logits", ("B", "T", "V"), dims)
+    if dims["V"] == 0:
+        raise ValueError(f"logits must have at least one class (V >= 1), got shape {z.shape}")
+    y = as_int_array(targets, "targets")
+    check_shape(y, "targets", ("B", "T"), dims)
+    w = None
+    if weights is not None:
+        w = as_float_array(weights, "weights")
+        check_shape(w, "weights", ("B", "T"), dims)
+    return z, _check_targets(y, dims["V"]), w
+
+
+def _divide_no_nan(x: Array, y: Array) -> Array:
+    """``x / y`` where ``y != 0``, else 0 (``tf.math.divide_no_nan``)."""
+    x, y = np.broadcast_arrays(np.asarray(x), np.asarray(y))
+    dtype = np.result_type(x, y, np.float32)
+    out = np.zeros(x.shape, dtype=dtype)
+    np.divide(x, y, out=out, where=y != 0)
+    return out
+
+
+def _reduction(w: Array, avg_t: bool, avg_b: bool, sum_t: bool, sum_b: bool) -> tuple[tuple[int, ...], Array | None]:
+    """Which axes :func:`sequence_loss` sums and what it divides by.
+
+    Returns ``(axes, denominator)``; ``denominator`` is ``None`` for the
+    unreduced ``(B, T)`` output.  Mirrors the ``if/elif`` of tfa's code.
+    """
+    if avg_t and avg_b:
+        return (0, 1), np.sum(w)
+    if sum_t and sum_b:
+        return (0, 1), np.asarray(np.count_nonzero(w), dtype=w.dtype)
+    if avg_t or avg_b:
+        ax = 0 if avg_b else 1
+        return (ax,), np.sum(w, axis=ax)
+    if sum_t or sum_b:
+        ax = 0 if sum_b else 1
+        return (ax,), np.count_nonzero(w, axis=ax).astype(w.dtype)
+    return (), None
+
+
+def _per_token(z: Array, y: Array, softmax_loss_function: SoftmaxLossFn | None) -> Array:
+    B, T, V = z.shape
+    if softmax_loss_function is None:
+        return -_pick(_log_softmax(z, -1), y)
+    if not callable(softmax_loss_function):
+        raise TypeError(f"softmax_loss_function must be callable or None, got {_describe(softmax_loss_function)}")
+    out = softmax_loss_function(labels=y.reshape(-1), logits=z.reshape(-1, V))
+    name = "softmax_loss_function(labels, logits)"
+    out = as_float_array(out, name)
+    if out.shape != (B * T,):
+        raise ValueError(f"{name} must return shape (B*T,) = ({B * T},), got {out.shape}")
+    return out.reshape(B, T)
+
+
+def token_cross_entropy(logits: Array, targets: Array) -> Array:
+    """Unweighted per-token cross-entropy ``-log p(y_bt | z_bt)`` (eq. ``ce_loss_seq_element``).
+
+    Parameters
+    ----------
+    logits : array_like, shape (B, T, V), float
+    targets : array_like, shape (B, T), int in ``[0, V)``
+
+    Returns
+    -------
+    ndarray, shape (B, T)
+        The loss of every token, padding included (no weights applied).
+        Summing a row gives the sequence's cross-entropy (eq. ``ce_loss_seq``).
+
+    Raises
+    ------
+    TypeError, ValueError
+        On bad shapes, dtypes, NaN/inf logits or out-of-range targets; the
+        message names the argument.
+    """
+    z, y, _ = _seq_inputs_opt(logits, targets, None)
+    return -_pick(_log_softmax(z, -1), y)
+
+
+def sequence_loss(
+    logits: Array,
+    targets: Array,
+    weights: Array,
+    *,
+    average_across_timesteps: bool = True,
+    average_across_batch: bool = True,
+    sum_over_timesteps: bool = False,
+    sum_over_batch: bool = False,
+    softmax_loss_function: SoftmaxLossFn | None = None,
+) -> Array:
+    r"""Weighted cross-entropy of a batch of sequences (eq. ``seq_loss_weighted``).
+
+    A numpy port of TensorFlow Addons' ``tfa.seq2seq.sequence_loss``
+    (``tensorflow_addons/seq2seq/loss.py``), same flags, same reductions, same
+    errors.  With per-token losses ``l_bt`` (eq. ``ce_loss_seq_element``) and
+    weights ``w_bt`` (1 for real tokens, 0 for padding, e.g. from
+    :func:`seqlib.masking.sequence_mask`), every output is a weighted sum
+    ``sum w_bt l_bt`` over the reduced axes divided by a denominator that
+    depends on the weights only:
+
+    ======================  ============  ======  ==========================================
+    flags set               reduces over  shape   value
+    ======================  ============  ======  ==========================================
+    avg_time + avg_batch    b, t          ()      ``sum_bt w l / sum_bt w``  (default)
+    sum_time + sum_batch    b, t          ()      ``sum_bt w l / #{bt: w != 0}``
+    avg_time                t             (B,)    ``sum_t w l / sum_t w``
+    avg_batch               b             (T,)    ``sum_b w l / sum_b w``
+    sum_time                t             (B,)    ``sum_t w l / #{t: w_bt != 0}``
+    sum_batch               b             (T,)    ``sum_b w l / #{b: w_bt != 0}``
+    none                    --            (B, T)  ``w l``
+    ======================  ============  ======  ==========================================
+
+    Every division is ``divide_no_nan``: a zero denominator gives 0 (so
+    all-zero weights give a loss of 0 and a gradient of 0, never NaN).
+
+    Note two things tfa's docstring gets wrong and its code (reproduced here)
+    gets right: ``average_across_batch`` divides by the *sum of the weights*
+    over the batch axis, not by the batch size ``B``; and the ``sum_over_*``
+    flags do not return a sum but the mean over the nonzero-weight tokens
+    (``count_nonzero`` of the weights).  For 0/1 masks ``avg`` and ``sum_over``
+    agree; they differ for fractional weights.
+
+    Parameters
+    ----------
+    logits : array_like, shape (B, T, V), float
+        Finite scores for each of the ``V`` symbols at each step.
+    targets : array_like, shape (B, T), int
+        The true symbol at each step, in ``[0, V)``; integral floats are
+        accepted.  Padding positions need a valid index too (any, e.g. 0).
+    weights : array_like, shape (B, T), float
+        Finite weight of each token; 0 masks a token out entirely (no loss,
+        no gradient, and -- for ``sum_over_*`` -- not counted).
+    average_across_timesteps, average_across_batch : bool, keyword-only
+        Divide the sum over that axis by the sum of the weights over it (for
+        both: by the sum of all weights).  Both ``True`` by default.
+    sum_over_timesteps, sum_over_batch : bool, keyword-only
+        Divide the sum over that axis by the number of nonzero weights over it.
+    softmax_loss_function : callable, optional
+        ``f(labels=(B*T,) ints, logits=(B*T, V) floats) -> (B*T,)`` per-token
+        losses used instead of the softmax cross-entropy, called with keyword
+        arguments as in tfa.  Its output must be finite.
+
+    Returns
+    -------
+    ndarray
+        Shape ``()``, ``(B,)``, ``(T,)`` or ``(B, T)`` as in the table, dtype of
+        ``logits`` and ``weights`` promoted (float64 for float64 input).
+
+    Raises
+    ------
+    TypeError
+        If a flag is not a bool, ``targets`` holds non-integers, an array is
+        not numeric, or ``softmax_loss_function`` is not callable.
+    ValueError
+        If the ranks or ``B``/``T`` disagree, a target is outside ``[0, V)``,
+        ``logits`` or ``weights`` hold NaN/inf, or the flags conflict: tfa
+        rejects ``average_across_timesteps + sum_over_timesteps``,
+        ``average_across_batch + sum_over_batch`` and, "because of ambiguous
+        order", ``average_across_batch + sum_over_timesteps`` and
+        ``sum_over_batch + average_across_timesteps``.
+
+    Notes
+    -----
+    **Versus PyTorch.** ``torch.nn.CrossEntropyLoss(ignore_index=pad,
+    reduction="mean")`` on the flattened tokens computes
+    ``sum_{i not ignored} c_{y_i} l_i / sum_{i not ignored} c_{y_i}`` with
+    class weights ``c`` (all 1 by default, giving the mean over non-ignored
+    targets).  For a 0/1 mask ``w = (y != pad)`` and no class weights this
+    equals the default here, with one exception: when every target is
+    ignored PyTorch computes 0/0 and returns ``nan``, whereas ``divide_no_nan``
+    returns 0.  PyTorch has no per-token weights; its class weights change the
+    denominator as well, ours do not depend on the target symbol.  See
+    :func:`loss_denominator` with ``convention="torch"``.
+
+    **Versus per-batch normalisation.** Some course code divides the summed
+    token loss by the batch size, ``sum_bt w l / B``: a per-sequence *sum*
+    averaged over sequences.  That is ``(sum w / B)`` times the default
+    here -- the average sequence length times larger -- so long sequences
+    dominate the batch and the gradient, and with it the effective learning
+    rate, grows with ``T``.  The default here is a per-token mean, whose scale
+    does not depend on the lengths.  See :func:`sequence_loss_normalized`.
+
+    **Versus tfa itself.** The defaults here are those of the function
+    ``tfa.seq2seq.sequence_loss`` (``average_across_* = True``); tfa's Keras
+    class ``SequenceLoss`` defaults to ``sum_over_timesteps=sum_over_batch=True``
+    instead.  Recent tfa versions also accept one-hot ``(B, T, V)`` targets;
+    here targets are always ``(B, T)`` indices (use ``argmax`` first).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> z = np.zeros((1, 2, 3)); y = np.array([[0, 2]]); w = np.array([[1.0, 0.0]])
+    >>> bool(np.isclose(sequence_loss(z, y, w), np.log(3)))
+    True
+    >>> sequence_loss(z, y, w, average_across_timesteps=False, average_across_batch=False).round(4)
+    array([[1.0986, 0.    ]])
+    """
+    _check_flags(average_across_timesteps, average_across_batch, sum_over_timesteps, sum_over_batch)
+    z, y, w = _seq_inputs(logits, targets, weights)
+    crossent = _per_token(z, y, softmax_loss_function) * w
+    axes, denom = _reduction(w, average_across_timesteps, average_across_batch, sum_over_timesteps, sum_over_batch)
+    if denom is None:
+        return crossent
+    return _divide_no_nan(np.sum(crossent, axis=axes), denom)
+
+
+def sequence_loss_backward(
+    logits: Array,
+    targets: Array,
+    weights: Array,
+    upstream: Array | float | None = None,
+    *,
+    average_across_timesteps: bool = True,
+    average_across_batch: bool = True,
+    sum_over_timesteps: bool = False,
+    sum_over_batch: bool = False,
+    softmax_loss_function: SoftmaxLossFn | None = None,
+    softmax_loss_gradient: SoftmaxLossFn | None = None,
+) -> Array:
+    r"""Vector-Jacobian product of :func:`sequence_loss` w.r.t. the logits (eq. ``seq_loss_grad``).
+
+    With the reduction written as ``out = sum_{reduced} w_bt l_bt / D`` and an
+    upstream gradient ``u`` of the output's shape, the gradient is
+
+    ``dL/dz_bt = (u / D)_bt * w_bt * (softmax(z_bt) - onehot(y_bt))``
+
+    (eq. ``ce_grad_logits``), where ``(u / D)_bt`` is ``divide_no_nan(u, D)``
+    broadcast back over the reduced axes.  The denominators ``D`` (sums or
+    nonzero counts of the weights) depend on the weights only, so they are
+    constants here; where ``D = 0`` the forward output is the constant 0 and
+    its gradient is 0.
+
+    Parameters
+    ----------
+    logits, targets, weights : array_like
+        As :func:`sequence_loss`: shapes (B, T, V), (B, T), (B, T).
+    upstream : array_like or float, optional
+        ``dL/d(output)``, with the output's shape: ``()``, ``(B,)``, ``(T,)``
+        or ``(B, T)`` depending on the flags.  Default ones (the gradient of
+        the plain sum of the output).
+    average_across_timesteps, average_across_batch, sum_over_timesteps, sum_over_batch : bool
+        As :func:`sequence_loss`; the same combinations are rejected.
+    softmax_loss_function : callable, optional
+        Only accepted together with ``softmax_loss_gradient``: an arbitrary
+        callable cannot be differentiated here, so passing it alone raises a
+        ``ValueError``.
+    softmax_loss_gradient : callable, optional
+        ``g(labels=(B*T,) ints, logits=(B*T, V)) -> (B*T, V)``: the gradient of
+        each per-token loss w.r.t. its own logits, replacing
+        ``softmax - onehot``.  Must match the ``softmax_loss_function`` used in
+        the forward pass (not checked).
+
+    Returns
+    -------
+    ndarray, shape (B, T, V)
+        Zero for every token whose weight is 0 and everywhere if all weights
+        are 0.  Same dtype as the forward output.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`sequence_loss`; also if ``upstream`` has the wrong shape or
+        holds NaN/inf (the message names ``upstream``), or if
+        ``softmax_loss_function`` is given without ``softmax_loss_gradient``.
+    """
+    _check_flags(average_across_timesteps, average_across_batch, sum_over_timesteps, sum_over_batch)
+    z, y, w = _seq_inputs(logits, targets, weights)
+    B, T, V = z.shape
+    if softmax_loss_function is not None and softmax_loss_gradient is None:
+        raise ValueError(
+            "sequence_loss_backward cannot differentiate an arbitrary softmax_loss_function; "
+            "pass its per-token gradient as softmax_loss_gradient(labels=(B*T,), logits=(B*T, V)) -> (B*T, V), "
+            "or use softmax_loss_function=None (softmax cross-entropy)"
+        )
+    axes, denom = _reduction(w, average_across_timesteps, average_across_batch, sum_over_timesteps, sum_over_batch)
+    out_shape = tuple(n for i, n in enumerate((B, T)) if i not in axes)
+    if upstream is None:
+        u = np.ones(out_shape, dtype=np.result_type(z, w))
+    else:
+        u = as_float_array(upstream, "upstream")
+        if u.shape != out_shape:
+            raise ValueError(
+                f"upstream must have the shape of sequence_loss's output {out_shape} for these flags, got {u.shape}"
+            )
+    scale = u if denom is None else _divide_no_nan(u, denom)
+    scale = np.expand_dims(scale, axes) if axes else scale  # back to (B, T)-broadcastable
+    coef = scale * w  # (B, T)
+
+    if softmax_loss_gradient is None:
+        g = _softmax(z, -1)
+        np.put_along_axis(g, y[..., None], _pick(g, y)[..., None] - 1.0, axis=-1)
+    else:
+        if not callable(softmax_loss_gradient):
+            raise TypeError(f"softmax_loss_gradient must be callable or None, got {_describe(softmax_loss_gradient)}")
+        name = "softmax_loss_gradient(labels, logits)"
+        g = as_float_array(softmax_loss_gradient(labels=y.reshape(-1), logits=z.reshape(-1, V)), name)
+        if g.shape != (B * T, V):
+            raise ValueError(f"{name} must return shape (B*T, V) = ({B * T}, {V}), got {g.shape}")
+        g = g.reshape(B, T, V)
+    return (coef[..., None] * g).astype(np.result_type(coef, z), copy=False)
+
+
+# ---------------------------------------------------------------------------
+# normalisation conventions, side by side
+# ---------------------------------------------------------------------------
+
+
+def loss_denominator(weights: Array, convention: Literal["tfa", "nonzero", "batch", "torch"]) -> float:
+    """What the summed weighted token loss ``sum_bt w_bt l_bt`` is divided by.
+
+    Parameters
+    ----------
+    weights : array_like, shape (B, T), float
+        Token weights (a 0/1 padding mask in the usual case).
+    convention : {"tfa", "nonzero", "batch", "torch"}
+        * ``"tfa"``: ``sum_bt w_bt`` -- :func:`sequence_loss` with its default
+          ``average_across_timesteps=average_across_batch=True``.
+        * ``"nonzero"``: ``#{bt: w_bt != 0}`` -- tfa's
+          ``sum_over_timesteps=sum_over_batch=True``, the mean over
+          nonzero-weight tokens.
+        * ``"batch"``: ``B`` -- per-sequence sums averaged over the batch;
+          the gradient grows with the sequence lengths.
+        * ``"torch"``: the number of non-ignored targets of
+          ``CrossEntropyLoss(ignore_index=pad, reduction="mean")`` when the
+          tokens with ``w_bt == 0`` are the ignored ones (without class
+          weights; with class weights ``c`` PyTorch divides by
+          ``sum c_{y_i}`` over non-ignored targets instead).  This can be 0:
+          PyTorch then returns ``0 / 0 = nan``; the three other conventions
+          never divide by 0 (``divide_no_nan`` gives 0, and ``B >= 1``).
+
+    Returns
+    -------
+    float
+        The denominator, possibly 0.0 (not for ``"batch"`` with ``B >= 1``).
+
+    Raises
+    ------
+    ValueError
+        If ``weights`` is not 2-D or not finite, or ``convention`` is unknown.
+    """
+    w = as_float_array(weights, "weights", ndim=2)
+    check_choice(convention, "convention", LOSS_CONVENTIONS)
+    if convention == "tfa":
+        return float(np.sum(w))
+    if convention == "batch":
+        return float(w.shape[0])
+    return float(np.count_nonzero(w))  # "nonzero" and "torch"
+
+
+def sequence_loss_normalized(
+    logits: Array,
+    targets: Array,
+    weights: Array,
+    convention: Literal["tfa", "nonzero", "batch", "torch"] = "tfa",
+) -> float:
+    """The scalar loss ``sum_bt w_bt l_bt / D`` under one normalisation convention.
+
+    ``D`` is :func:`loss_denominator`; the gradient w.r.t. the logits is
+    ``w_bt (softmax - onehot) / D``, so switching convention rescales every
+    gradient -- the effective learning rate -- by the ratio of denominators.
+
+    * ``"tfa"`` equals ``sequence_loss(logits, targets, weights)``;
+    * ``"nonzero"`` equals ``sequence_loss(..., average_across_timesteps=False,
+      average_across_batch=False, sum_over_timesteps=True, sum_over_batch=True)``;
+    * ``"batch"`` is ``sum w l / B``: ``(sum w) / B`` (the mean length, for a
+      mask) times ``"tfa"``;
+    * ``"torch"`` is PyTorch's ``ignore_index`` mean, numerator
+      ``sum_{w != 0} w l`` (for a 0/1 mask: the sum over non-ignored
+      targets) over the count of nonzero weights.  PyTorch returns ``nan``
+      when every target is ignored; this function never returns NaN for
+      finite input and raises a ``ValueError`` in that case instead (use
+      :func:`loss_denominator` to show the 0 denominator).
+
+    Parameters
+    ----------
+    logits : array_like, shape (B, T, V), float
+    targets : array_like, shape (B, T), int in ``[0, V)``
+    weights : array_like, shape (B, T), float
+    convention : {"tfa", "nonzero", "batch", "torch"}, default "tfa"
+
+    Returns
+    -------
+    float
+        The normalised loss; 0.0 for all-zero weights except under ``"torch"``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`sequence_loss`; ``ValueError`` for an unknown ``convention``
+        and for ``"torch"`` with all-zero weights.
+    """
+    check_choice(convention, "convention", LOSS_CONVENTIONS)
+    z, y, w = _seq_inputs(logits, targets, weights)
+    num = float(np.sum(w * -_pick(_log_softmax(z, -1), y)))
+    den = loss_denominator(w, convention)
+    if den == 0.0:
+        if convention == "torch":
+            raise ValueError(
+                "convention='torch' is undefined when every weight is 0: PyTorch's "
+                "CrossEntropyLoss(ignore_index=..., reduction='mean') returns nan (0/0) when every "
+                "target is ignored; loss_denominator(weights, 'torch') gives the 0 denominator"
+            )
+        return 0.0
+    return num / den

@@ -1,0 +1,303 @@
+"""Gradient flow through time: G[t, k] = ||∂ℓ_t/∂h_k|| and ||δ_k|| (eq. ``grad_flow_G``).
+
+One fixed, seeded RNN (orthogonal W_hh direction rescaled to a spectral norm,
+Glorot W_xh, random inputs x_t and random direct gradients ∂ℓ_t/∂h_t), seen
+through :func:`seqlib.gradflow.loss_to_state_norms` and
+:func:`seqlib.gradflow.state_gradient_norms` while the reader changes the
+spectral norm of W_hh, the activation, the length T and the truncation.
+Inputs are drawn time-major, so a shorter T is exactly the first T steps of a
+longer one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+from matplotlib.colors import LogNorm
+from matplotlib import colormaps
+from matplotlib.ticker import MaxNLocator
+
+from .. import gradflow, init, rnn
+from ..activations import ACTIVATIONS
+from ._frames import Axis, BlitFigure, FrameWidget, new_figure
+
+__all__ = ["gradient_flow_widget", "gradient_flow_data", "GAMMA", "GradientFlow", "gradient_flow_axes"]
+
+#: γ = sup |f'| of each activation; ||W_hh|| < 1/γ guarantees vanishing gradients (eq. ``bptt_bound``).
+GAMMA: dict[str, float] = {"tanh": 1.0, "relu": 1.0, "linear": 1.0, "sigmoid": 0.25}
+
+# The default grid: 6 x 4 x 2 x 2 = 96 frames, about 1 MB of page (see the report in the module docs).
+DEFAULT_NORMS = (0.5, 0.9, 1.0, 1.1, 1.5, 2.0)
+DEFAULT_ACTIVATIONS = ("tanh", "relu", "linear", "sigmoid")
+DEFAULT_LENGTHS = (20, 60)
+DEFAULT_TRUNCATIONS = (None, 8)
+VMIN, VMAX = 1e-10, 1e10  # fixed colour and y range of every frame
+
+
+@dataclass(frozen=True)
+class GradientFlow:
+    """What one frame shows.
+
+    Attributes
+    ----------
+    G : ndarray (T, T)
+        ``G[t-1, k-1] = ||∂ℓ_t/∂h_k||`` from :func:`seqlib.gradflow.loss_to_state_norms`.
+    delta_norms : ndarray (T,)
+        ``||δ_k|| = ||dL/dh_k||`` from :func:`seqlib.gradflow.state_gradient_norms`.
+    spectral_norm, activation, T, truncate
+        The setting.
+    """
+
+    G: np.ndarray
+    delta_norms: np.ndarray
+    spectral_norm: float
+    activation: str
+    T: int
+    truncate: int | None
+
+
+def _check_setting(spectral_norm: Any, activation: Any, T: Any, truncate: Any) -> tuple[float, str, int, int | None]:
+    if isinstance(spectral_norm, bool) or not isinstance(spectral_norm, (int, float, np.integer, np.floating)):
+        raise TypeError(f"spectral_norm must be a positive number, got {spectral_norm!r}")
+    if not (np.isfinite(spectral_norm) and spectral_norm > 0):
+        raise ValueError(f"spectral_norm must be positive and finite, got {spectral_norm!r}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 2:
+        raise ValueError(f"T must be an int >= 2, got {T!r}")
+    if truncate is not None and (isinstance(truncate, bool) or not isinstance(truncate, (int, np.integer)) or truncate < 1):
+        raise ValueError(f"truncate must be None or an int >= 1, got {truncate!r}")
+    return float(spectral_norm), str(activation), int(T), None if truncate is None else int(truncate)
+
+
+def gradient_flow_data(
+    spectral_norm: float,
+    activation: str = "tanh",
+    T: int = 30,
+    truncate: int | None = None,
+    *,
+    seed: int = 0,
+    B: int = 4,
+    D: int = 8,
+    H: int = 16,
+    input_scale: float = 0.05,
+) -> GradientFlow:
+    """Run the seeded RNN and compute G[t, k] and ||δ_k|| with seqlib.
+
+    Parameters
+    ----------
+    spectral_norm : float > 0
+        ``||W_hh||_2`` (:func:`seqlib.init.scale_to_spectral_norm` of a seeded orthogonal matrix).
+    activation : {"tanh", "relu", "linear", "sigmoid"}
+    T : int >= 2
+        Sequence length.
+    truncate : int >= 1 or None
+        Chunked truncation of :func:`seqlib.rnn.rnn_backward`.
+    seed : int
+        Seeds every draw (``np.random.default_rng``).
+    B, D, H : int
+        Batch, input and hidden sizes.
+    input_scale : float
+        Standard deviation of the inputs x_t.
+
+    Returns
+    -------
+    GradientFlow
+    """
+    spectral_norm, activation, T, truncate = _check_setting(spectral_norm, activation, T, truncate)
+    rng = np.random.default_rng(seed)
+    W_xh = init.glorot_uniform(D, H, rng=rng)
+    W_hh = init.scale_to_spectral_norm(init.orthogonal(H, rng=rng), spectral_norm)
+    b_h = np.zeros(H)
+    # Time-major draws from their own streams: the first T steps do not depend on T.
+    x = input_scale * np.random.default_rng([seed, 1]).standard_normal((T, B, D)).transpose(1, 0, 2)
+    dh = np.random.default_rng([seed, 2]).standard_normal((T, B, H)).transpose(1, 0, 2) / np.sqrt(B * H)
+    _, cache = rnn.rnn_forward(x, None, W_xh, W_hh, b_h, activation)
+    G = gradflow.loss_to_state_norms(dh, cache, truncate=truncate)
+    norms = gradflow.state_gradient_norms(dh, cache, truncate=truncate)
+    return GradientFlow(G, norms, spectral_norm, activation, T, truncate)
+
+
+def _gamma_text(gamma: float) -> str:
+    return "1/4" if gamma == 0.25 else f"{gamma:g}"
+
+
+class _Renderer:
+    """One figure, reused: heat-map of G on the left, ||δ_k|| on the right."""
+
+    def __init__(self, width: int = 560, height: int = 260, colors: int = 64, seed: int = 0) -> None:
+        self.colors, self.seed = colors, seed
+        fig = self.fig = new_figure(width, height)
+        fig.set_facecolor("white")
+        self.ax_g = fig.add_axes((0.07, 0.15, 0.30, 0.62))
+        self.ax_c = fig.add_axes((0.55, 0.15, 0.43, 0.62))
+        cax = fig.add_axes((0.385, 0.15, 0.012, 0.62))
+        cmap = colormaps["viridis"].resampled(20).with_extremes(bad="#e8e8e8", under="#440154", over="#fde725")
+        self.im = self.ax_g.imshow(np.ones((2, 2)), norm=LogNorm(VMIN, VMAX), cmap=cmap, interpolation="nearest",
+                                   origin="upper", aspect="auto")
+        cb = fig.colorbar(self.im, cax=cax, extend="both")
+        cb.set_ticks([1e-10, 1e-5, 1, 1e5, 1e10])
+        cb.ax.tick_params(labelsize=6)
+        self.ax_g.set_xlabel(r"state $k$", fontsize=7, labelpad=1)
+        self.ax_g.set_ylabel(r"loss $t$", fontsize=7, labelpad=1)
+        self.ax_g.set_title(r"$G[t,k]=\Vert\partial\ell_t/\partial\mathbf{h}_k\Vert$", fontsize=8)
+        self.ax_g.tick_params(labelsize=6)
+        for a in (self.ax_g.xaxis, self.ax_g.yaxis):
+            a.set_major_locator(MaxNLocator(nbins=6, integer=True))
+        ax = self.ax_c
+        ax.set_yscale("log")
+        ax.set_ylim(VMIN, VMAX)
+        ax.set_yticks([1e-10, 1e-5, 1, 1e5, 1e10])
+        ax.grid(True, which="major", lw=0.4, alpha=0.5)
+        ax.tick_params(labelsize=6)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
+        ax.set_xlabel(r"state $k$", fontsize=7, labelpad=1)
+        ax.set_title("gradient reaching each state", fontsize=7.5)
+        (self.line,) = ax.plot([], [], "-", color="#1f4e9c", lw=1.4,
+                               label=r"$\Vert\boldsymbol{\delta}_k\Vert=\Vert\mathrm{d}L/\mathrm{d}\mathbf{h}_k\Vert$")
+        (self.last,) = ax.plot([], [], "-", color="#27ae60", lw=1.0,
+                               label=r"$G[T,k]=\Vert\partial\ell_T/\partial\mathbf{h}_k\Vert$")
+        (self.bound,) = ax.plot([], [], "--", color="#c0392b", lw=1.0,
+                                label=r"bound $G[T,T]\,(\gamma\Vert W_{hh}\Vert)^{T-k}$")
+        ax.legend(loc="lower right", fontsize=6, frameon=True, framealpha=0.9, handlelength=1.5, borderpad=0.3,
+                  labelspacing=0.2)
+        self.cuts = ax.vlines([], VMIN, VMAX, colors="#888888", linestyles=":", lw=0.8)
+        self.title = fig.text(0.5, 0.94, "", ha="center", fontsize=7.5)
+        self.regime = fig.text(0.5, 0.865, "", ha="center", fontsize=7.5)
+        self.blit = BlitFigure(fig, [self.im, self.bound, self.last, self.line, self.cuts, self.title, self.regime])
+
+    def __call__(self, setting: dict[str, Any]) -> bytes:
+        d = gradient_flow_data(setting["spectral_norm"], setting["activation"], setting["T"], setting["truncate"],
+                               seed=self.seed)
+        return self.draw(d)
+
+    def draw(self, d: GradientFlow) -> bytes:
+        T = d.T
+        G = np.ma.masked_equal(d.G, 0.0)
+        self.im.set_data(G)
+        self.im.set_extent((0.5, T + 0.5, T + 0.5, 0.5))
+        self.ax_g.set_xlim(0.5, T + 0.5)
+        self.ax_g.set_ylim(T + 0.5, 0.5)
+        k = np.arange(1, T + 1)
+        self.line.set_data(k, np.maximum(d.delta_norms, VMIN * 1e-3))
+        last = d.G[T - 1]
+        self.last.set_data(k, np.where(last > 0, np.maximum(last, VMIN * 1e-3), np.nan))  # gap where cut
+        gamma = GAMMA[d.activation]
+        rate = gamma * d.spectral_norm
+        with np.errstate(over="ignore", under="ignore"):
+            bound = d.G[T - 1, T - 1] * rate ** (T - k).astype(float)
+        self.bound.set_data(k, np.clip(bound, VMIN * 1e-3, VMAX * 1e3))
+        self.ax_c.set_xlim(0.5, T + 0.5)
+        cuts = [] if d.truncate is None else list(np.arange(d.truncate, T, d.truncate) + 0.5)
+        self.cuts.set_segments([[(c, VMIN), (c, VMAX)] for c in cuts])
+        trunc = "full BPTT" if d.truncate is None else f"truncated every {d.truncate} steps"
+        crit = 1.0 / gamma
+        self.title.set_text(f"{d.activation},  ‖Wₕₕ‖ = {d.spectral_norm:g},  T = {T},  {trunc}")
+        head = f"γ = sup|f′| = {_gamma_text(gamma)}, critical ‖Wₕₕ‖ = 1/γ = {crit:g}:  "
+        if d.spectral_norm < crit:
+            msg, col = f"‖Wₕₕ‖ < 1/γ, vanishing guaranteed (γ‖Wₕₕ‖ = {rate:.3g} < 1)", "#1f4e9c"
+        elif d.spectral_norm == crit:
+            msg, col = "‖Wₕₕ‖ = 1/γ, the boundary (γ‖Wₕₕ‖ = 1)", "#555555"
+        else:
+            msg, col = f"‖Wₕₕ‖ > 1/γ, exploding possible, not guaranteed (γ‖Wₕₕ‖ = {rate:.3g} > 1)", "#c0392b"
+        self.regime.set_text(head + msg)
+        self.regime.set_color(col)
+        return self.blit.png(T, self.colors)
+
+
+def grid_of(axes: Sequence[Axis]) -> list[tuple[str, tuple[Any, ...]]]:
+    return [(a.name, a.values) for a in axes]
+
+
+def gradient_flow_axes(
+    spectral_norms: Sequence[float] = DEFAULT_NORMS,
+    activations: Sequence[str] = DEFAULT_ACTIVATIONS,
+    lengths: Sequence[int] = DEFAULT_LENGTHS,
+    truncations: Sequence[int | None] = DEFAULT_TRUNCATIONS,
+) -> list[Axis]:
+    """The controls of :func:`gradient_flow_widget` (checked), in display order."""
+    for name, seq in (("spectral_norms", spectral_norms), ("activations", activations), ("lengths", lengths),
+                      ("truncations", truncations)):
+        if len(seq) == 0:
+            raise ValueError(f"{name} must not be empty")
+    for v in spectral_norms:
+        _check_setting(v, "tanh", 2, None)
+    for a in activations:
+        _check_setting(1.0, a, 2, None)
+    for T in lengths:
+        _check_setting(1.0, "tanh", T, None)
+    for k in truncations:
+        _check_setting(1.0, "tanh", 2, k)
+    return [
+        Axis("spectral_norm", r"\(\Vert W_{hh}\Vert\)", tuple(f"{v:g}" for v in spectral_norms),
+             tuple(float(v) for v in spectral_norms), "slider"),
+        Axis("activation", "activation", tuple(activations), tuple(activations), "dropdown"),
+        Axis("T", r"length \(T\)", tuple(str(T) for T in lengths), tuple(int(T) for T in lengths), "slider"),
+        Axis("truncate", "truncation", tuple("none" if k is None else f"k={k}" for k in truncations),
+             tuple(truncations), "slider"),
+    ]
+
+
+def gradient_flow_widget(
+    spectral_norms: Sequence[float] = DEFAULT_NORMS,
+    activations: Sequence[str] = DEFAULT_ACTIVATIONS,
+    lengths: Sequence[int] = DEFAULT_LENGTHS,
+    truncations: Sequence[int | None] = DEFAULT_TRUNCATIONS,
+    *,
+    seed: int = 0,
+    initial: dict[str, Any] | None = None,
+    width: int = 560,
+    height: int = 260,
+    colors: int = 64,
+) -> FrameWidget:
+    """Watch gradients vanish or explode through time (BPTT chapter).
+
+    Controls: spectral norm of W_hh (slider), activation (dropdown), sequence
+    length T (slider) and truncation window (slider; ``None`` is full BPTT).
+    Each frame shows the heat-map of G[t, k] on a fixed log colour range and
+    ||δ_k|| against k on a fixed log scale, with the critical norm 1/γ.
+
+    Parameters
+    ----------
+    spectral_norms : sequence of float > 0
+        Grid of ||W_hh||.
+    activations : sequence of {"tanh", "relu", "linear", "sigmoid"}
+    lengths : sequence of int >= 2
+    truncations : sequence of int >= 1 or None
+    seed : int
+        Seeds the RNN, the inputs and the direct gradients.
+    initial : dict, optional
+        Initial grid values by setting name; default ``{"spectral_norm": 1.0, "T": 60}``
+        (where on the grid), otherwise the first value of each control.
+    width, height : int
+        Frame size in pixels.
+    colors : int
+        PNG palette size.
+
+    Returns
+    -------
+    FrameWidget
+        An ``ipywidgets.VBox`` with CSS class ``seqlib-gradient-flow``; live
+        settings: ``w.show(spectral_norm=1.07, activation="tanh", T=45, truncate=None)``.
+    """
+    axes = gradient_flow_axes(spectral_norms, activations, lengths, truncations)
+    if initial is None:
+        initial = {k: v for k, v in (("spectral_norm", 1.0), ("T", 60)) if v in dict(grid_of(axes))[k]}
+    init_idx = {}
+    for a in axes:
+        if initial and a.name in initial:
+            init_idx[a.name] = next((i for i, v in enumerate(a.values) if v == initial[a.name]), None)
+            if init_idx[a.name] is None:
+                raise ValueError(f"initial[{a.name!r}]={initial[a.name]!r} is not in the grid {list(a.values)}")
+    if initial:
+        bad = set(initial) - {a.name for a in axes}
+        if bad:
+            raise ValueError(f"initial has unknown keys {sorted(bad)}")
+    return FrameWidget(
+        axes,
+        lambda: _Renderer(width, height, colors, seed),
+        initial=init_idx,
+        css_class="seqlib-gradient-flow",
+    )
