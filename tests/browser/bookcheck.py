@@ -1,0 +1,397 @@
+"""Helpers for driving the built book in headless Chromium (Playwright, sync API).
+
+Reusable by any test in tests/browser/:
+
+* ``find_chromium()``       which Chromium binary to launch (or a plain failure).
+* ``serve(directory)``      a threaded http.server on 127.0.0.1, random free port.
+* ``book_pages(html_dir)``  every HTML page of a build (discovered, not listed).
+* ``open_page(...)``        load a page with every off-origin request blocked and
+                            recorded, and page errors / console errors / bad
+                            responses collected in a ``PageAudit``.
+* ``typeset_report(page)``  wait for MathJax, then count equations and errors.
+* widget helpers: ``wait_for_widgets``, ``find_widget``, ``slider_handle``,
+  ``press_slider``, ``displayed_image_bytes``, ``stack_frames``,
+  ``switch_time_ms``.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import functools
+import http.server
+import json
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+# Top-level folders of a build that hold assets, not pages.
+NON_PAGE_DIRS = {"_static", "_sources", "_images", "_downloads", "_sphinx_design_static", "vendor", "assets"}
+
+
+# --------------------------------------------------------------------------- browser
+
+
+def find_chromium() -> str | None:
+    """Path of the Chromium to launch; None means Playwright's own installed browser.
+
+    Order: $CHROMIUM, /usr/bin/chromium, Playwright's downloaded Chromium.
+    Fails the test run with a plain message when there is none.
+    """
+    env = os.environ.get("CHROMIUM")
+    if env:
+        if not os.access(env, os.X_OK):
+            pytest.fail(f"CHROMIUM={env} is not an executable file", pytrace=False)
+        return env
+    if os.access("/usr/bin/chromium", os.X_OK):
+        return "/usr/bin/chromium"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        own = p.chromium.executable_path
+    if own and os.access(own, os.X_OK):
+        return None
+    pytest.fail(
+        "No Chromium for the browser tests.  Install one:\n"
+        "  apt-get install chromium             (Debian/Ubuntu, as root; what .ci/run does)\n"
+        "  python -m playwright install chromium (Playwright's own build)\n"
+        "or point CHROMIUM=/path/to/chromium at an existing binary.",
+        pytrace=False,
+    )
+
+
+# --------------------------------------------------------------------------- server
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+
+@contextlib.contextmanager
+def serve(directory: Path) -> Iterator[str]:
+    """Serve ``directory`` on 127.0.0.1 (free port); yields the origin, e.g. http://127.0.0.1:PORT."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="book-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def book_pages(html_dir: Path) -> list[str]:
+    """Every HTML page of a build, as paths relative to ``html_dir`` (posix)."""
+    pages = []
+    for path in sorted(html_dir.rglob("*.html")):
+        rel = path.relative_to(html_dir)
+        if rel.parts[0] in NON_PAGE_DIRS:
+            continue
+        pages.append(rel.as_posix())
+    return pages
+
+
+# --------------------------------------------------------------------------- HTML source
+
+
+class _MathCounter(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.display = 0
+        self.inline = 0
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        classes = (dict(attrs).get("class") or "").split()
+        if "math" in classes:
+            if tag == "div":
+                self.display += 1
+            elif tag == "span":
+                self.inline += 1
+
+
+def source_math_counts(html_file: Path) -> tuple[int, int]:
+    """(display, inline) math blocks in a page's HTML source: div.math, span.math."""
+    counter = _MathCounter()
+    counter.feed(html_file.read_text(encoding="utf-8"))
+    return counter.display, counter.inline
+
+
+# --------------------------------------------------------------------------- page audit
+
+
+@dataclass
+class PageAudit:
+    """What happened while a page loaded."""
+
+    url: str
+    origin: str
+    served: list[str] = field(default_factory=list)  # same-origin requests let through
+    blocked: list[str] = field(default_factory=list)  # requests to anywhere else, aborted
+    bad_responses: list[str] = field(default_factory=list)  # same-origin, status != 200, or failed
+    page_errors: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    final_url: str = ""  # where the page ended up (differs after a redirect)
+
+    def attach(self, context, page) -> None:
+        origin = self.origin
+
+        def route(r) -> None:
+            url = r.request.url
+            if url == origin or url.startswith(origin + "/"):
+                self.served.append(url)
+                r.continue_()
+            else:
+                self.blocked.append(url)
+                r.abort("blockedbyclient")
+
+        def on_response(resp) -> None:
+            if resp.url.startswith(origin + "/") and resp.status != 200:
+                self.bad_responses.append(f"{resp.status} {resp.url}")
+
+        def on_failed(req) -> None:
+            if req.url.startswith(origin + "/"):
+                self.bad_responses.append(f"failed ({req.failure}) {req.url}")
+
+        context.route("**/*", route)
+        page.on("response", on_response)
+        page.on("requestfailed", on_failed)
+        page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
+        page.on(
+            "console",
+            lambda msg: self.console_errors.append(f"{msg.text} [{msg.location.get('url', '')}]")
+            if msg.type == "error"
+            else None,
+        )
+
+
+@contextlib.contextmanager
+def open_page(browser, origin: str, rel: str, *, settle: bool = True) -> Iterator[tuple[object, PageAudit]]:
+    """Load ``origin/rel`` in a fresh context; yields (page, audit).
+
+    Every request that does not go to ``origin`` is aborted and recorded.  With
+    ``settle``, waits for MathJax (if the page has it), embedded widgets (if
+    any) and network idle, so late font or extension loads are seen too.
+    """
+    context = browser.new_context()
+    page = context.new_page()
+    audit = PageAudit(url=f"{origin}/{rel}", origin=origin)
+    audit.attach(context, page)
+    try:
+        page.goto(audit.url, wait_until="load")
+        # A redirect page (the book's index.html: <meta http-equiv="refresh">)
+        # navigates on: let it, and audit where it lands (audit.final_url).
+        page.wait_for_load_state("networkidle")
+        page.wait_for_load_state("load")
+        audit.final_url = page.url
+        if settle:
+            wait_for_mathjax(page)
+            wait_for_widgets(page)
+            page.wait_for_load_state("networkidle")
+        yield page, audit
+    finally:
+        context.close()
+
+
+# --------------------------------------------------------------------------- MathJax
+
+
+def wait_for_mathjax(page, timeout_ms: float = 30_000) -> bool:
+    """Wait for ``MathJax.startup.promise`` (initial typesetting); False if no MathJax 3."""
+    has = page.evaluate("() => !!(window.MathJax && MathJax.startup && MathJax.startup.promise)")
+    if not has:
+        return False
+    page.wait_for_function(
+        "() => { if (window.__mjDone) return true;"
+        " MathJax.startup.promise.then(() => { window.__mjDone = true; },"
+        " (e) => { window.__mjDone = true; console.error('MathJax startup failed: ' + e); });"
+        " return false; }",
+        timeout=timeout_ms,
+        polling=100,
+    )
+    return True
+
+
+@dataclass
+class Typeset:
+    display_dom: int  # div.math in the rendered page
+    display_typeset: int  # div.math that contain mjx-container[display="true"]
+    display_containers: int  # all mjx-container[display="true"]
+    inline_dom: int
+    inline_typeset: int
+    errors: list[str]  # text of mjx-merror / merror nodes
+    untypeset: list[str]  # start of the TeX of each div/span.math left raw
+
+
+TYPESET_JS = """() => {
+  const shown = (sel) => Array.from(document.querySelectorAll(sel));
+  const disp = shown('div.math'), inl = shown('span.math');
+  const done = (el, display) => !!el.querySelector(display ? 'mjx-container[display="true"]' : 'mjx-container');
+  return {
+    display_dom: disp.length,
+    display_typeset: disp.filter((el) => done(el, true)).length,
+    display_containers: shown('mjx-container[display="true"]').length,
+    inline_dom: inl.length,
+    inline_typeset: inl.filter((el) => done(el, false)).length,
+    errors: shown('mjx-merror, merror').map((el) => (el.getAttribute('data-mjx-error') || el.textContent).slice(0, 120)),
+    untypeset: disp.concat(inl).filter((el) => !el.querySelector('mjx-container')).map((el) => el.textContent.trim().slice(0, 80)),
+  };
+}"""
+
+
+def typeset_report(page) -> Typeset:
+    return Typeset(**page.evaluate(TYPESET_JS))
+
+
+# --------------------------------------------------------------------------- widgets
+
+
+WIDGET_VIEW = 'script[type="application/vnd.jupyter.widget-view+json"]'
+
+
+def wait_for_widgets(page, timeout_ms: float = 30_000) -> int:
+    """Wait until every embedded widget view is rendered; returns how many there are.
+
+    The html-manager renders each view into a ``div.widget-subarea`` that it
+    inserts just before the view's ``<script type=...widget-view+json>`` tag.
+    """
+    n = page.locator(WIDGET_VIEW).count()
+    if n:
+        page.wait_for_function(
+            """(sel) => Array.from(document.querySelectorAll(sel)).every((s) => {
+                 const area = s.previousElementSibling;
+                 return area && area.classList.contains('widget-subarea') && area.querySelector('.jupyter-widgets');
+               })""",
+            arg=WIDGET_VIEW,
+            timeout=timeout_ms,
+        )
+    return n
+
+
+def find_widget(page, index: int = 0):
+    """Locator of the ``index``-th rendered widget view (its ``div.widget-subarea``) on the page."""
+    return page.locator("div.widget-subarea:has(.jupyter-widgets)").nth(index)
+
+
+def slider_handle(widget, index: int = 0):
+    """The noUiSlider handle of the ``index``-th slider inside ``widget``."""
+    return widget.locator(".noUi-handle").nth(index)
+
+
+def slider_readout(widget, index: int = 0) -> str:
+    return widget.locator(".widget-readout").nth(index).inner_text().strip()
+
+
+def press_slider(widget, key: str = "ArrowRight", index: int = 0, times: int = 1) -> None:
+    """Move a slider by keyboard: focus its handle, press ``key``."""
+    handle = slider_handle(widget, index)
+    handle.focus()
+    for _ in range(times):
+        handle.press(key)
+
+
+def displayed_images(widget):
+    """Locator of the <img> elements of ``widget`` that are visible now."""
+    return widget.locator("img:visible")
+
+
+def displayed_image_bytes(page, widget, index: int = 0) -> bytes:
+    """Bytes of the ``index``-th visible image of ``widget`` (blob:, data: or URL src)."""
+    img = displayed_images(widget).nth(index)
+    b64 = img.evaluate(
+        """async (el) => {
+             const buf = await (await fetch(el.src)).arrayBuffer();
+             let s = ''; const a = new Uint8Array(buf);
+             for (let i = 0; i < a.length; i += 0x8000) s += String.fromCharCode.apply(null, a.subarray(i, i + 0x8000));
+             return btoa(s);
+           }"""
+    )
+    return base64.b64decode(b64)
+
+
+def widget_state(html_file: Path) -> dict:
+    """The widget state that myst-nb embedded in a page: {model_id: model}."""
+    text = html_file.read_text(encoding="utf-8")
+    m = re.search(r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>', text, re.S)
+    if not m:
+        return {}
+    return json.loads(m.group(1))["state"]
+
+
+def stack_frames(html_file: Path, stack_index: int = 0) -> list[bytes]:
+    """Image bytes of each child of the ``stack_index``-th Stack model, from the page's saved state."""
+    state = widget_state(html_file)
+    stacks = [m for m in state.values() if m["model_name"] == "StackModel"]
+    frames = []
+    for ref in stacks[stack_index]["state"]["children"]:
+        child = state[ref.removeprefix("IPY_MODEL_")]
+        buf = next(b for b in child.get("buffers", []) if b["path"] == ["value"])
+        frames.append(base64.b64decode(buf["data"]))
+    return frames
+
+
+def switch_time_ms(page, widget, key: str = "ArrowRight", index: int = 0, timeout_ms: float = 10_000) -> float:
+    """Milliseconds (performance.now) from a key press on a slider until the visible image changes.
+
+    A measurement to report, never to assert on (see README: no timed asserts).
+    """
+    handle = slider_handle(widget, index)
+    handle.focus()
+    widget.evaluate(
+        """(root) => {
+             // t0: the keydown reaching the widget; end: the newly shown <img> has decoded.
+             const img = () => Array.from(root.querySelectorAll('img')).find((i) => i.offsetParent !== null);
+             const first = img();
+             const sw = window.__switch = { before: first || null, src: first ? first.src : null, t0: null, ms: null };
+             root.addEventListener('keydown', () => { sw.t0 = performance.now(); }, { capture: true, once: true });
+             const check = () => {
+               const now = img();
+               const changed = now && (now !== sw.before || now.src !== sw.src);
+               if (sw.t0 !== null && changed && now.complete && now.naturalWidth > 0) {
+                 sw.ms = performance.now() - sw.t0;
+               } else { requestAnimationFrame(check); }
+             };
+             requestAnimationFrame(check);
+           }"""
+    )
+    handle.press(key)
+    page.wait_for_function("() => window.__switch && window.__switch.ms !== null", timeout=timeout_ms)
+    return float(page.evaluate("() => window.__switch.ms"))
+
+
+def wait_for_image_bytes(page, widget, expected: bytes, index: int = 0, timeout_ms: float = 10_000) -> bytes:
+    """Poll until the ``index``-th visible image of ``widget`` holds ``expected``; returns what it holds.
+
+    Returns the last bytes seen (not ``expected``) on time-out, so the caller's
+    assert shows the mismatch.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout_ms / 1000
+    got = b""
+    while True:
+        try:
+            got = displayed_image_bytes(page, widget, index)
+        except Exception:  # the <img> is being replaced right now
+            got = b""
+        if got == expected or time.monotonic() > deadline:
+            return got
+        page.wait_for_timeout(25)
