@@ -142,7 +142,7 @@ class _Renderer:
         cb.ax.tick_params(labelsize=6)
         self.ax_g.set_xlabel(r"state $k$", fontsize=7, labelpad=1)
         self.ax_g.set_ylabel(r"loss $t$", fontsize=7, labelpad=1)
-        self.ax_g.set_title(r"$G[t,k]=\Vert\partial\ell_t/\partial\mathbf{h}_k\Vert$", fontsize=8)
+        self.ax_g.set_title(r"$G[t,k]=\Vert\mathrm{d}\ell_t/\mathrm{d}\mathbf{h}_k\Vert$", fontsize=8)
         self.ax_g.tick_params(labelsize=6)
         for a in (self.ax_g.xaxis, self.ax_g.yaxis):
             a.set_major_locator(MaxNLocator(nbins=6, integer=True))
@@ -158,7 +158,7 @@ class _Renderer:
         (self.line,) = ax.plot([], [], "-", color="#1f4e9c", lw=1.4,
                                label=r"$\Vert\boldsymbol{\delta}_k\Vert=\Vert\mathrm{d}L/\mathrm{d}\mathbf{h}_k\Vert$")
         (self.last,) = ax.plot([], [], "-", color="#27ae60", lw=1.0,
-                               label=r"$G[T,k]=\Vert\partial\ell_T/\partial\mathbf{h}_k\Vert$")
+                               label=r"$G[T,k]=\Vert\mathrm{d}\ell_T/\mathrm{d}\mathbf{h}_k\Vert$")
         (self.bound,) = ax.plot([], [], "--", color="#c0392b", lw=1.0,
                                 label=r"bound $G[T,T]\,(\gamma\Vert W_{hh}\Vert)^{T-k}$")
         ax.legend(loc="lower right", fontsize=6, frameon=True, framealpha=0.9, handlelength=1.5, borderpad=0.3,
