@@ -2,7 +2,8 @@
 #
 #   make book    set up (venv + pinned requirements + offline assets) and build the HTML book
 #   make test    every test: seqlib, the chapters cell by cell, the strict build, the built
-#                book in headless Chromium (tests/browser)
+#                book in headless Chromium, a chapter live in JupyterLab (tests/browser)
+#   make lab     JupyterLab on the repository: the .md chapters open as notebooks
 #
 # With a virtual environment active, everything installs into it; otherwise into ./.venv.
 
@@ -19,16 +20,28 @@ STAMP := $(VENV)/.seqbook-installed
 # Third-party browser assets (MathJax, RequireJS, the widget manager): fetched at
 # pinned versions, sha512-checked against vendor.lock.json, into _vendor/ (gitignored).
 VENDOR_STAMP := _vendor/.stamp
-# Touched after each successful build; if the vendored files, book_assets/ or
-# _config.yml are newer, the next build runs with --all, because an incremental
-# build that finds no changed page does not copy html_extra_path.
+# Touched after each successful build; if the vendored files, book_assets/, _ext/
+# or _config.yml are newer, the next build runs with --all, because an
+# incremental build that finds no changed page does not copy html_extra_path.
 BUILT_STAMP := _build/.assets-built
-BUILD = all=; \
-	if [ ! -e $(BUILT_STAMP) ] || [ -n "$$(find $(VENDOR_STAMP) book_assets _config.yml -newer $(BUILT_STAMP) 2>/dev/null | head -n 1)" ]; then \
-	  all=--all; echo "Offline assets or config changed: full rebuild (--all)"; fi; \
-	$(JB) build $$all -W -n --keep-going . && touch $(BUILT_STAMP)
+# The execution cache (.jupyter_cache) keys on a notebook's text only: after a
+# change to seqlib (or to the pinned packages) it would serve the chapters'
+# old outputs.  EXEC_STAMP records a hash of everything else the outputs
+# depend on (every file under seqlib/, pyproject.toml, requirements.txt,
+# constraints.txt) as of the last successful build; when the hash differs,
+# the cache is cleared and every chapter is executed again (--all).
+EXEC_STAMP := _build/.exec-inputs
+EXEC_INPUTS_HASH = { find seqlib -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; \
+	sha256sum pyproject.toml requirements.txt constraints.txt; } | sha256sum | cut -d' ' -f1
+BUILD = all=; inputs=$$($(EXEC_INPUTS_HASH)); \
+	if [ "$$(cat $(EXEC_STAMP) 2>/dev/null)" != "$$inputs" ]; then \
+	  all=--all; rm -rf .jupyter_cache; \
+	  echo "seqlib/ or the pinned packages changed since the last build (or no build yet): cleared .jupyter_cache, executing every chapter (--all)"; fi; \
+	if [ ! -e $(BUILT_STAMP) ] || [ -n "$$(find $(VENDOR_STAMP) book_assets _ext _config.yml -newer $(BUILT_STAMP) 2>/dev/null | head -n 1)" ]; then \
+	  all=--all; echo "Offline assets, _ext/ or config changed: full rebuild (--all)"; fi; \
+	$(JB) build $$all -W -n --keep-going . && touch $(BUILT_STAMP) && echo "$$inputs" > $(EXEC_STAMP)
 
-.PHONY: book book-fresh setup vendor test test-seqlib test-chapters test-build test-browser bench lock clean
+.PHONY: book book-fresh setup vendor lab test test-seqlib test-chapters test-build test-browser test-lab bench lock clean
 
 book: setup
 	$(BUILD)
@@ -49,6 +62,11 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt
 	@touch $@
 
+# JupyterLab, the chapters opening as notebooks (jupytext), widgets live in the
+# kernel: see tools/lab.py.  Extra options: make lab LAB_ARGS="--port 8899 --no-browser"
+lab: setup
+	$(PY) tools/lab.py $(LAB_ARGS)
+
 test: test-seqlib test-chapters test-build test-browser
 
 test-seqlib: setup
@@ -61,15 +79,22 @@ test-build: setup
 	$(BUILD)
 
 # Headless Chromium against _build/html (run after test-build): no request leaves
-# the book, no page or console error, every equation typeset, widgets respond.
+# the book, no page or console error, every equation typeset, widgets respond,
+# every chapter offers its executed .ipynb; and a chapter run live in JupyterLab
+# (tests/browser/test_lab.py, needs no build).
 test-browser: setup
 	$(PY) -m pytest -W error tests/browser
+
+# Only the JupyterLab test (about 20 s).
+test-lab: setup
+	$(PY) -m pytest -W error tests/browser/test_lab.py
 
 bench: setup
 	$(PY) bench/bench_rnn.py
 
 lock: setup
-	$(PY) -m pip freeze --exclude-editable | grep -v '^seqlib' > constraints.txt
+	{ head -n 2 constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^seqlib'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 clean:
 	rm -rf _build _vendor .jupyter_cache .pytest_cache .hypothesis

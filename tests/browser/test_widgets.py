@@ -1,8 +1,9 @@
 """Widgets in static HTML: a slider jslinked to a Stack of PNG frames.
 
-The book's chapters do not carry a widget of their own yet, so this builds a
-throwaway book in a temporary folder from ``tests/browser/probe/probe.md``
-with the book's own ``_config.yml``, ``_vendor/`` and ``book_assets/``, and
+The mechanism alone, independent of any chapter (the chapters' widgets are
+tested in test_widgets_static.py): this builds a throwaway book in a temporary
+folder from ``tests/browser/probe/probe.md`` with the book's own
+``_config.yml``, ``_vendor/``, ``book_assets/`` and ``_ext/``, and
 checks in headless Chromium (network cut off) that
 
 * the probe page is as clean as any book page (no request out, no error,
@@ -38,7 +39,7 @@ def probe_html(tmp_path_factory) -> Path:
     src = tmp_path_factory.mktemp("probe-book")
     for name in ("_config.yml", "references.bib"):
         shutil.copy2(REPO / name, src / name)
-    for name in ("_vendor", "book_assets"):
+    for name in ("_vendor", "book_assets", "_ext"):  # _ext: local Sphinx extensions in _config.yml
         shutil.copytree(REPO / name, src / name)
     shutil.copy2(PROBE, src / "probe.md")
     (src / "_toc.yml").write_text("format: jb-book\nroot: probe\n", encoding="utf-8")

@@ -15,8 +15,9 @@ and no kernel:
 
 Two sources: a probe book built here in a temporary folder (one page holding
 the three widgets exactly as the chapters do, with the book's _config.yml),
-and the real book in ``_build/html`` -- skipped, with the reason, while no
-chapter holds the widget.
+and the real book in ``_build/html`` (bptt.html holds gradient_flow and
+unrolled, sequence_loss.html holds sequence_loss; each page must weigh at most
+2 MB; skipped, with the reason, if no chapter holds a widget).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def widget_probe_html(tmp_path_factory) -> Path:
     src = tmp_path_factory.mktemp("widget-probe-book")
     for name in ("_config.yml", "references.bib"):
         shutil.copy2(REPO / name, src / name)
-    for name in ("_vendor", "book_assets"):
+    for name in ("_vendor", "book_assets", "_ext"):  # _ext: local Sphinx extensions in _config.yml
         shutil.copytree(REPO / name, src / name)
     body = "".join(
         f"\n## {kind}\n\n```{{code-cell}} ipython3\n:tags: [hide-input]\n{code}\n```\n" for kind, code in CELLS.items()
@@ -217,3 +218,4 @@ def test_book_widget_switches_to_seqlib_frames(kind, book_html, book_origin, bro
         assert size <= 2_000_000, f"{rel} weighs {size} bytes > 2 MB"
         audit = _check_page(browser, book_origin, rel, [kind], audit_log)
         assert not audit.console_errors, audit.console_errors
+        assert not audit.bad_responses, audit.bad_responses  # e.g. a widget font fetched from a wrong path
