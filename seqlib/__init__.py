@@ -13,6 +13,8 @@ Every computation the chapters show lives here, one subject per module:
 ``seqlib.init``           initializers, spectral scaling of W_hh
 ``seqlib.clip``           gradient clipping by global norm and by value
 ``seqlib.optim``          SGD, Adagrad, Adam
+``seqlib.data``           data the book generates: Reber grammar, adding problem, copy task
+``seqlib.train``          a training loop with clipping and truncation; sampling
 ``seqlib.gradcheck``      central-difference gradient checks
 ``seqlib.widgets``        interactive figures that stay live in the static book
 ========================  ====================================================
@@ -20,13 +22,14 @@ Every computation the chapters show lives here, one subject per module:
 Arrays are batch-major and use row vectors: ``x_t @ W_xh``.
 """
 
-from . import activations, bptt, clip, gradcheck, gradflow, init, loss, masking, optim, readout, rnn
+from . import activations, bptt, clip, data, gradcheck, gradflow, init, loss, masking, optim, readout, rnn, train
 
-_MODULES = (activations, bptt, clip, gradcheck, gradflow, init, loss, masking, optim, readout, rnn)
+_MODULES = (activations, bptt, clip, data, gradcheck, gradflow, init, loss, masking, optim, readout, rnn, train)
 
 from .activations import *  # noqa: F401,F403
 from .bptt import *  # noqa: F401,F403
 from .clip import *  # noqa: F401,F403
+from .data import *  # noqa: F401,F403
 from .gradcheck import *  # noqa: F401,F403
 from .gradflow import *  # noqa: F401,F403
 from .init import *  # noqa: F401,F403
@@ -35,6 +38,7 @@ from .masking import *  # noqa: F401,F403
 from .optim import *  # noqa: F401,F403
 from .readout import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
+from .train import *  # noqa: F401,F403
 
 __version__ = "0.1.0"
 

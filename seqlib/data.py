@@ -29,8 +29,8 @@ from .init import _as_rng
 __all__ = [
     "REBER_ALPHABET",
     "REBER_VOCAB",
-    "BOS",
-    "EOS",
+    "REBER_BOS",
+    "REBER_EOS",
     "reber_string",
     "embedded_reber_string",
     "embedded_reber_strings",
@@ -51,8 +51,8 @@ Array = np.ndarray
 REBER_ALPHABET = "BTPSXVE"
 #: Token vocabulary of the language model: ``<bos>`` = 0, ``<eos>`` = 1, then the symbols.
 REBER_VOCAB: tuple[str, ...] = ("<bos>", "<eos>") + tuple(REBER_ALPHABET)
-BOS = 0
-EOS = 1
+REBER_BOS = 0
+REBER_EOS = 1
 
 # The Reber automaton: state -> ((symbol, next state), (symbol, next state)),
 # each of the two edges taken with probability 1/2.  State 0 follows the initial
@@ -183,7 +183,7 @@ def _vocab_index(vocab: Sequence[str]) -> dict[str, int]:
 
 
 def encode_strings(
-    strings: Iterable[str], vocab: Sequence[str] = REBER_VOCAB, *, bos: int | None = BOS, eos: int | None = EOS
+    strings: Iterable[str], vocab: Sequence[str] = REBER_VOCAB, *, bos: int | None = REBER_BOS, eos: int | None = REBER_EOS
 ) -> tuple[Array, Array]:
     """Token ids of a batch of strings, padded to the longest, with a 0/1 mask.
 
@@ -232,7 +232,7 @@ def encode_strings(
     return out, mask
 
 
-def decode_ids(ids: Iterable[int], vocab: Sequence[str] = REBER_VOCAB, *, stop: int | None = EOS, skip: Iterable[int] = (BOS,)) -> str:
+def decode_ids(ids: Iterable[int], vocab: Sequence[str] = REBER_VOCAB, *, stop: int | None = REBER_EOS, skip: Iterable[int] = (REBER_BOS,)) -> str:
     """The string of a sequence of token ids, cut before the first ``stop`` and without ``skip`` tokens.
 
     Tokens longer than one character (``<bos>``) are written out in full.
