@@ -89,8 +89,10 @@ test-browser: setup
 test-lab: setup
 	$(PY) -m pytest -W error tests/browser/test_lab.py
 
+# Timings only, never asserts.  OpenBLAS's own kernel choice: the two
+# workaround variables some machines set (slower kernels) are unset here only.
 bench: setup
-	$(PY) bench/bench_rnn.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) bench/bench_rnn.py $(BENCH_ARGS)
 
 lock: setup
 	{ head -n 2 constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^seqlib'; } > constraints.txt.new

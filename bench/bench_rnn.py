@@ -2,54 +2,136 @@
 
 Run with ``make bench`` (or ``python bench/bench_rnn.py --quick``).  Prints
 
-1. the machine's measured matmul throughput (GFLOP/s) in float32 and float64;
+1. the machine, numpy and BLAS (with the OpenBLAS kernel actually running) and
+   the measured matmul throughput (GFLOP/s of a 2048 x 2048 matmul) in float32
+   and float64: the bound;
 2. for each size, the fwd+bwd time of the RNN alone (``rnn_forward`` +
    ``rnn_backward``) and of the whole model (RNN + linear readout +
    ``sequence_loss`` and their backward passes), for seqlib and for a plain
    per-step numpy implementation, with the FLOP count, the achieved GFLOP/s
-   and the fraction of the matmul bound.
+   and the fraction of the matmul bound, plus the time of the model's matmuls
+   alone at their actual shapes (a tighter, shape-aware bound);
+3. a summary table.
 
-Timings are the median of several repeats after a warm-up.  This is a
-benchmark: it prints figures and asserts nothing about time.  It does check
+``--save FILE`` writes everything as JSON (``bench/results.json`` is such a
+run; the book's appendix "How fast is seqlib?" shows it).  ``--torch PYTHON``
+also times PyTorch's ``nn.RNN`` + ``nn.Linear`` + ``CrossEntropyLoss`` with
+autograd at the same sizes, in the interpreter PYTHON (one that has torch;
+``--torch`` alone uses this interpreter).  Torch is never a dependency of the
+book.
+
+Timings are the minimum ("best of n", as :mod:`timeit` recommends) over
+``--rounds`` full passes (3 by default) of at least ``--repeats`` runs each,
+after a warm-up; the JSON also has the median of the round medians.  This is
+a benchmark: it prints figures and asserts nothing about time.  It does check
 that the plain implementation and seqlib agree, so the comparison is fair.
+
+The environment variables ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE``
+(workarounds for old OpenBLAS bugs) change which kernel OpenBLAS runs and how
+it blocks; the report names the kernel so runs can be compared.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import datetime
+import glob
+import json
 import os
 import platform
+import subprocess
+import sys
 import time
 from typing import Callable
 
 import numpy as np
 
-import seqlib
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repository root
+import seqlib  # noqa: E402
 
 SIZES_RNN = [(1, 25, 65, 100), (32, 50, 64, 128), (32, 100, 128, 256)]
 SIZES_MODEL = [(1, 25, 65, 100, 65), (32, 50, 64, 128, 64), (32, 100, 128, 256, 128), (64, 200, 256, 512, 256)]
+DTYPES = (np.float32, np.float64)
 
 
-def median_time(fn: Callable[[], object], repeats: int, min_time: float = 0.2) -> float:
-    fn()  # warm-up
-    times = []
+def timings(fn: Callable[[], object], repeats: int, min_time: float = 0.3, max_runs: int = 50) -> tuple[float, float]:
+    """(best, median) wall time of ``fn()`` in seconds, after one warm-up call."""
+    fn()
+    times: list[float] = []
     t_end = time.perf_counter() + min_time
-    while len(times) < repeats or time.perf_counter() < t_end:
+    while len(times) < repeats or (time.perf_counter() < t_end and len(times) < max_runs):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-        if len(times) >= 50:
-            break
-    return float(np.median(times))
+    return float(np.min(times)), float(np.median(times))
 
 
-def matmul_gflops(dtype: type, n: int = 2048, repeats: int = 5) -> float:
+def matmul_gflops(dtype: type, n: int = 2048, repeats: int = 7) -> float:
+    """GFLOP/s of one n x n @ n x n matmul (best of ``repeats``): the conventional peak."""
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, n)).astype(dtype)
     b = rng.standard_normal((n, n)).astype(dtype)
     out = np.empty((n, n), dtype=dtype)
-    t = median_time(lambda: np.matmul(a, b, out=out), repeats)
-    return 2 * n**3 / t / 1e9
+    best, _ = timings(lambda: np.matmul(a, b, out=out), repeats)
+    return 2 * n**3 / best / 1e9
+
+
+# ---------------------------------------------------------------------------
+# machine description
+# ---------------------------------------------------------------------------
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _blas_info() -> dict:
+    """numpy's BLAS as built, and (for OpenBLAS, best effort) the kernel it runs now."""
+    info: dict = {"name": "?", "version": "?", "runtime_config": None, "core": None}
+    try:
+        cfg = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        info["name"], info["version"] = cfg.get("name", "?"), cfg.get("version", "?")
+    except Exception:  # pragma: no cover - older numpy
+        pass
+    libdir = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
+    for path in glob.glob(os.path.join(libdir, "*openblas*.so*")):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix in (("scipy_", "64_"), ("scipy_", ""), ("", "64_"), ("", "")):
+            try:
+                get_core = getattr(lib, f"{prefix}openblas_get_corename{suffix}")
+                get_cfg = getattr(lib, f"{prefix}openblas_get_config{suffix}")
+                get_threads = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}")
+            except AttributeError:
+                continue
+            get_core.restype = get_cfg.restype = ctypes.c_char_p
+            info["core"] = get_core().decode()
+            info["runtime_config"] = get_cfg().decode().strip()
+            info["threads"] = int(get_threads())
+            return info
+    return info
+
+
+def machine_info() -> dict:
+    return {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "cpu": _cpu_model(),
+        "arch": platform.machine(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "blas": _blas_info(),
+        "env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
+                                               "OMP_NUM_THREADS")},
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -116,8 +198,40 @@ def seqlib_model_fwd_bwd(x, targets, weights, p):
     loss = seqlib.sequence_loss(logits, targets, weights)
     dlogits = seqlib.sequence_loss_backward(logits, targets, weights)
     gl = seqlib.linear_backward(dlogits, lcache)
-    gr = seqlib.rnn_backward(gl["h"], rcache)
+    gr = seqlib.rnn_backward(gl["h"], rcache, input_grad=False)  # x is data: no dx matmul
     return loss, {"W_xh": gr["W_xh"], "W_hh": gr["W_hh"], "b_h": gr["b_h"], "W_hy": gl["W"], "b_y": gl["b"]}
+
+
+def model_matmuls(B: int, T: int, D: int, H: int, V: int, dtype: type) -> Callable[[], None]:
+    """Only the matmuls of the model's fwd+bwd, at their actual shapes, into preallocated outputs.
+
+    Their time is a shape-aware bound: what the model would take if everything
+    else (tanh, softmax, adds, copies, Python) were free.
+    """
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((B * T, D)).astype(dtype)
+    Hs = rng.standard_normal((B * T, H)).astype(dtype) * 0.1
+    Z = rng.standard_normal((B * T, V)).astype(dtype) * 0.1
+    Wxh = rng.standard_normal((D, H)).astype(dtype) * 0.1
+    Whh = rng.standard_normal((H, H)).astype(dtype) * 0.1
+    Why = rng.standard_normal((H, V)).astype(dtype) * 0.1
+    Hs3, out_step = Hs.reshape(B, T, H), np.empty((B, H), dtype)
+    A, O, dHs = np.empty((B * T, H), dtype), np.empty((B * T, V), dtype), np.empty((B * T, H), dtype)
+    WhhT = np.ascontiguousarray(Whh.T)
+
+    def run() -> None:
+        np.matmul(X, Wxh, out=A)  # input projections
+        for t in range(T):  # forward recurrence
+            np.matmul(Hs3[:, t], Whh, out=out_step)
+        np.matmul(Hs, Why, out=O)  # readout
+        np.matmul(Hs.T, Z)  # dW_hy
+        np.matmul(Z, Why.T, out=dHs)  # dh from the readout
+        for t in range(T):  # delta recursion
+            np.matmul(Hs3[:, t], WhhT, out=out_step)
+        np.matmul(X.T, A)  # dW_xh
+        np.matmul(Hs.T, A)  # dW_hh (a different matrix than Hs.T @ Hs, so no syrk shortcut)
+
+    return run
 
 
 def rnn_flops(B: int, T: int, D: int, H: int) -> float:
@@ -127,28 +241,58 @@ def rnn_flops(B: int, T: int, D: int, H: int) -> float:
 
 
 def model_flops(B: int, T: int, D: int, H: int, V: int) -> float:
-    # dx is not needed for the model (x is data): the RNN part has no dx matmul.
+    """Matmul FLOPs of the model's fwd+bwd.  x is data, so there is no dx matmul:
+    forward x W_xh, h W_hh, h W_hy; backward dW_hy, dh = dz W_hy^T, the delta
+    recursion, dW_hh, dW_xh."""
     return 2 * B * T * (2 * D * H + 3 * H * H + 3 * H * V)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fewer repeats and skip the largest size")
-    ap.add_argument("--repeats", type=int, default=5)
-    args = ap.parse_args()
-    repeats = 2 if args.quick else args.repeats
-    rng = np.random.default_rng(0)
+# ---------------------------------------------------------------------------
+# PyTorch, for a cross-check only (run in an interpreter that has torch)
+# ---------------------------------------------------------------------------
+def torch_worker(sizes: list, repeats: int) -> dict:
+    import torch
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}, python {platform.python_version()}")
-    peak = {np.float32: matmul_gflops(np.float32), np.float64: matmul_gflops(np.float64)}
-    print(f"matmul throughput (2048x2048): float32 {peak[np.float32]:.1f} GFLOP/s, float64 {peak[np.float64]:.1f} GFLOP/s\n")
+    torch.set_num_threads(os.cpu_count() or 1)
+    res = {"torch": torch.__version__, "threads": torch.get_num_threads(), "times": []}
+    for (B, T, D, H, V) in sizes:
+        for dtype in DTYPES:
+            tdt = torch.float32 if dtype == np.float32 else torch.float64
+            torch.manual_seed(0)
+            rnn = torch.nn.RNN(D, H, nonlinearity="tanh", batch_first=True).to(tdt)
+            lin = torch.nn.Linear(H, V).to(tdt)
+            loss_fn = torch.nn.CrossEntropyLoss()
+            x = torch.randn(B, T, D, dtype=tdt)
+            y = torch.randint(0, V, (B * T,))
+            params = list(rnn.parameters()) + list(lin.parameters())
 
-    print("RNN alone: rnn_forward + rnn_backward (tanh)")
-    hdr = f"{'(B,T,D,H)':<20}{'dtype':<9}{'GFLOP':>7}{'plain ms':>10}{'seqlib ms':>11}{'speed-up':>9}{'GFLOP/s':>9}{'% bound':>9}"
-    print(hdr)
-    print("-" * len(hdr))
+            def step() -> None:
+                for q in params:
+                    q.grad = None
+                out, _ = rnn(x)
+                loss = loss_fn(lin(out).reshape(B * T, V), y)
+                loss.backward()
+
+            best, med = timings(step, repeats)
+            res["times"].append({"size": [B, T, D, H, V], "dtype": np.dtype(dtype).name, "best_s": best, "median_s": med})
+    return res
+
+
+def run_torch(python: str, sizes: list, repeats: int) -> dict | None:
+    cmd = [python, os.path.abspath(__file__), "--torch-worker", json.dumps(sizes), "--repeats", str(repeats)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(f"torch run failed ({python}): {proc.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+        return None
+    return json.loads(proc.stdout)
+
+
+# ---------------------------------------------------------------------------
+def _cases(sizes_model: list, rng: np.random.Generator) -> list[dict]:
+    """Every measurement: its key, FLOP count and the functions to time (checked for agreement first)."""
+    cases = []
     for (B, T, D, H) in SIZES_RNN:
-        for dtype in (np.float32, np.float64):
+        for dtype in DTYPES:
             x = rng.standard_normal((B, T, D)).astype(dtype)
             h0 = np.zeros((B, H), dtype)
             W_xh = (rng.standard_normal((D, H)) / np.sqrt(D)).astype(dtype)
@@ -158,36 +302,132 @@ def main() -> None:
             _, g_plain = plain_rnn_fwd_bwd(x, h0, W_xh, W_hh, b_h, dh)
             _, g_seq = seqlib_rnn_fwd_bwd(x, h0, W_xh, W_hh, b_h, dh)
             err = max(seqlib.relative_error(g_plain[k], g_seq[k]) for k in g_seq)
-            tol = 1e-4 if dtype == np.float32 else 1e-10
-            assert err < tol, f"plain and seqlib disagree: {err:.2e}"
-            t_plain = median_time(lambda: plain_rnn_fwd_bwd(x, h0, W_xh, W_hh, b_h, dh), repeats)
-            t_seq = median_time(lambda: seqlib_rnn_fwd_bwd(x, h0, W_xh, W_hh, b_h, dh), repeats)
-            fl = rnn_flops(B, T, D, H)
-            gf = fl / t_seq / 1e9
-            print(f"{str((B, T, D, H)):<20}{np.dtype(dtype).name:<9}{fl / 1e9:>7.3f}{t_plain * 1e3:>10.2f}{t_seq * 1e3:>11.2f}"
-                  f"{t_plain / t_seq:>8.2f}x{gf:>9.1f}{100 * gf / peak[dtype]:>8.1f}%")
-
-    print("\nWhole model: RNN + linear readout + sequence_loss, forward and backward (tanh)")
-    hdr = f"{'(B,T,D,H,V)':<25}{'dtype':<9}{'GFLOP':>7}{'plain ms':>10}{'seqlib ms':>11}{'speed-up':>9}{'GFLOP/s':>9}{'% bound':>9}"
-    print(hdr)
-    print("-" * len(hdr))
-    for (B, T, D, H, V) in SIZES_MODEL[:-1] if args.quick else SIZES_MODEL:
-        for dtype in (np.float32, np.float64):
+            assert err < (1e-4 if dtype == np.float32 else 1e-10), f"plain and seqlib disagree: {err:.2e}"
+            cases.append({"part": "rnn", "size": [B, T, D, H], "dtype": np.dtype(dtype).name,
+                          "gflop": rnn_flops(B, T, D, H) / 1e9, "fns": {
+                              "plain": lambda a=(x, h0, W_xh, W_hh, b_h, dh): plain_rnn_fwd_bwd(*a),
+                              "seqlib": lambda a=(x, h0, W_xh, W_hh, b_h, dh): seqlib_rnn_fwd_bwd(*a)}})
+    for (B, T, D, H, V) in sizes_model:
+        for dtype in DTYPES:
             x = rng.standard_normal((B, T, D)).astype(dtype)
             targets = rng.integers(0, V, (B, T))
             weights = np.ones((B, T), dtype)
             p = seqlib.init_rnn_params(D, H, V, rng=np.random.default_rng(1), dtype=dtype)
-            l_plain, g_plain = plain_model_fwd_bwd(x, targets, weights, p)
-            l_seq, g_seq = seqlib_model_fwd_bwd(x, targets, weights, p)
+            _, g_plain = plain_model_fwd_bwd(x, targets, weights, p)
+            _, g_seq = seqlib_model_fwd_bwd(x, targets, weights, p)
             err = max(seqlib.relative_error(g_plain[k], g_seq[k]) for k in g_seq)
-            tol = 1e-3 if dtype == np.float32 else 1e-9
-            assert err < tol, f"plain and seqlib disagree: {err:.2e}"
-            t_plain = median_time(lambda: plain_model_fwd_bwd(x, targets, weights, p), repeats)
-            t_seq = median_time(lambda: seqlib_model_fwd_bwd(x, targets, weights, p), repeats)
-            fl = model_flops(B, T, D, H, V)
-            gf = fl / t_seq / 1e9
-            print(f"{str((B, T, D, H, V)):<25}{np.dtype(dtype).name:<9}{fl / 1e9:>7.3f}{t_plain * 1e3:>10.2f}{t_seq * 1e3:>11.2f}"
-                  f"{t_plain / t_seq:>8.2f}x{gf:>9.1f}{100 * gf / peak[dtype]:>8.1f}%")
+            assert err < (1e-3 if dtype == np.float32 else 1e-9), f"plain and seqlib disagree: {err:.2e}"
+            cases.append({"part": "model", "size": [B, T, D, H, V], "dtype": np.dtype(dtype).name,
+                          "gflop": model_flops(B, T, D, H, V) / 1e9, "fns": {
+                              "plain": lambda a=(x, targets, weights, p): plain_model_fwd_bwd(*a),
+                              "seqlib": lambda a=(x, targets, weights, p): seqlib_model_fwd_bwd(*a),
+                              "matmuls": model_matmuls(B, T, D, H, V, dtype)}})
+    return cases
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="one round, fewer repeats, skip the largest size")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="run every measurement this many times, one full pass after another, and keep the best "
+                         "(default 3): robust to other processes on a shared machine")
+    ap.add_argument("--save", metavar="FILE", help="write the results as JSON to FILE (e.g. bench/results.json)")
+    ap.add_argument("--torch", nargs="?", const=sys.executable, metavar="PYTHON",
+                    help="also time PyTorch (nn.RNN + Linear + CrossEntropyLoss, autograd) in interpreter PYTHON")
+    ap.add_argument("--torch-worker", metavar="SIZES", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.torch_worker:
+        print(json.dumps(torch_worker(json.loads(args.torch_worker), args.repeats)))
+        return
+    repeats, rounds = (3, 1) if args.quick else (args.repeats, args.rounds)
+    sizes_model = SIZES_MODEL[:-1] if args.quick else SIZES_MODEL
+    info = machine_info()
+    blas = info["blas"]
+    print(f"{info['date']}  {info['cpu']}, {info['cores']} cores, python {info['python']}, numpy {info['numpy']}")
+    print(f"BLAS: {blas['name']} {blas['version']}, kernel {blas['core']}, {blas.get('threads', '?')} threads; "
+          f"env " + (", ".join(f"{k}={v}" for k, v in info["env"].items() if v is not None) or "(none set)"))
+    cases = _cases(sizes_model, np.random.default_rng(0))
+
+    # Every round times everything; each figure is the best over rounds (and the
+    # median of the round medians).  The bound is a best case too: its best run.
+    peak_runs: dict = {np.dtype(dt).name: [] for dt in DTYPES}
+    torch_runs: list[dict] = []
+    for r in range(rounds):
+        print(f"round {r + 1}/{rounds} ...", flush=True)
+        for dt in DTYPES:
+            peak_runs[np.dtype(dt).name].append(matmul_gflops(dt))
+        for c in cases:
+            for name, fn in c["fns"].items():
+                c.setdefault("runs", {}).setdefault(name, []).append(timings(fn, repeats))
+        if args.torch:  # PyTorch gets the same rounds, so the same chances of a quiet machine
+            tr = run_torch(args.torch, [list(s) for s in sizes_model], repeats)
+            if tr is not None:
+                torch_runs.append(tr)
+    peak = {k: max(v) for k, v in peak_runs.items()}
+    print(f"matmul throughput (2048x2048, best of {rounds} rounds): float32 {peak['float32']:.1f} GFLOP/s, "
+          f"float64 {peak['float64']:.1f} GFLOP/s  (rounds: "
+          + "; ".join(f"{k} " + ", ".join(f"{g:.0f}" for g in v) for k, v in peak_runs.items()) + ")")
+
+    results: dict = {"machine": info, "command": " ".join(["python"] + sys.argv),
+                     "timing": f"best of {rounds} rounds x >= {repeats} repeats after a warm-up (and median of "
+                               f"the round medians)",
+                     "peak_gflops": peak, "peak_gflops_rounds": peak_runs, "rnn": [], "model": []}
+    for c in cases:
+        row = {"size": c["size"], "dtype": c["dtype"], "gflop": c["gflop"]}
+        for name, runs in c["runs"].items():
+            row[f"{name}_s"] = min(b for b, _ in runs)
+            row[f"{name}_median_s"] = float(np.median([m for _, m in runs]))
+        results[c["part"]].append(row)
+
+    if torch_runs:
+        results["torch"] = {k: torch_runs[0][k] for k in ("torch", "threads")}
+        for row in results["model"]:
+            ts = [t for tr in torch_runs for t in tr["times"] if (t["size"], t["dtype"]) == (row["size"], row["dtype"])]
+            row["torch_s"] = min(t["best_s"] for t in ts)
+            row["torch_median_s"] = float(np.median([t["median_s"] for t in ts]))
+
+    def pct(row: dict) -> float:
+        return 100 * row["gflop"] / row["seqlib_s"] / peak[row["dtype"]]
+
+    print("\nRNN alone: rnn_forward + rnn_backward (tanh), best times")
+    hdr = (f"{'(B,T,D,H)':<26}{'dtype':<9}{'GFLOP':>8}{'plain ms':>10}{'seqlib ms':>11}{'speed-up':>9}"
+           f"{'GFLOP/s':>9}{'% bound':>9}")
+    print(hdr + "\n" + "-" * len(hdr))
+    for row in results["rnn"]:
+        print(f"{str(tuple(row['size'])):<26}{row['dtype']:<9}{row['gflop']:>8.3f}{row['plain_s'] * 1e3:>10.2f}"
+              f"{row['seqlib_s'] * 1e3:>11.2f}{row['plain_s'] / row['seqlib_s']:>8.2f}x"
+              f"{row['gflop'] / row['seqlib_s']:>9.1f}{pct(row):>8.1f}%")
+
+    torch_hdr = f"{'torch ms':>10}" if "torch" in results else ""
+    print("\nWhole model: RNN + linear readout + sequence_loss, forward and backward (tanh), best times"
+          + (f"; torch {results['torch']['torch']} with autograd" if "torch" in results else ""))
+    hdr = (f"{'(B,T,D,H,V)':<26}{'dtype':<9}{'GFLOP':>8}{'plain ms':>10}{'seqlib ms':>11}{'speed-up':>9}"
+           f"{'GFLOP/s':>9}{'% bound':>9}{'matmuls ms':>12}{torch_hdr}")
+    print(hdr + "\n" + "-" * len(hdr))
+    for row in results["model"]:
+        line = (f"{str(tuple(row['size'])):<26}{row['dtype']:<9}{row['gflop']:>8.3f}{row['plain_s'] * 1e3:>10.2f}"
+                f"{row['seqlib_s'] * 1e3:>11.2f}{row['plain_s'] / row['seqlib_s']:>8.2f}x"
+                f"{row['gflop'] / row['seqlib_s']:>9.1f}{pct(row):>8.1f}%{row['matmuls_s'] * 1e3:>12.2f}")
+        print(line + (f"{row['torch_s'] * 1e3:>10.2f}" if "torch_s" in row else ""))
+
+    print("\nSummary (whole model, seqlib): % of the matmul bound "
+          f"(float32 {peak['float32']:.0f}, float64 {peak['float64']:.0f} GFLOP/s)")
+    hdr = f"{'(B,T,D,H,V)':<26}{'float32':>10}{'float64':>10}{'vs plain f32':>14}" + (
+        f"{'vs torch f32':>14}" if "torch" in results else "")
+    print(hdr + "\n" + "-" * len(hdr))
+    by = {(tuple(r["size"]), r["dtype"]): r for r in results["model"]}
+    for size in sizes_model:
+        r32, r64 = by[(tuple(size), "float32")], by[(tuple(size), "float64")]
+        line = (f"{str(tuple(size)):<26}{pct(r32):>9.1f}%{pct(r64):>9.1f}%"
+                f"{r32['plain_s'] / r32['seqlib_s']:>13.2f}x")
+        print(line + (f"{r32['torch_s'] / r32['seqlib_s']:>13.2f}x" if "torch_s" in r32 else ""))
+
+    if args.save:
+        with open(args.save, "w") as f:
+            json.dump(results, f, indent=1)
+            f.write("\n")
+        print(f"\nwrote {args.save}")
 
 
 if __name__ == "__main__":

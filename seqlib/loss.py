@@ -88,8 +88,23 @@ def _log_softmax(z: Array, axis: int) -> Array:
 
 
 def _softmax(z: Array, axis: int) -> Array:
-    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    # One temporary of z's shape, shifted, exponentiated and normalised in place.
+    e = np.subtract(z, np.max(z, axis=axis, keepdims=True))
+    np.exp(e, out=e)
+    e /= np.sum(e, axis=axis, keepdims=True)
+    return e
+
+
+def _nll(z: Array, y: Array) -> Array:
+    """``-log softmax(z)[..., y]`` on the last axis, i.e. ``-_pick(_log_softmax(z, -1), y)``.
+
+    Computed as ``log sum exp(z - m) - (z_y - m)`` with one temporary of z's
+    shape (the same floating-point operations, so the same bits up to the sign of 0).
+    """
+    e = np.subtract(z, np.max(z, axis=-1, keepdims=True))
+    shifted_y = _pick(e, y)
+    np.exp(e, out=e)
+    return np.log(np.sum(e, axis=-1)) - shifted_y
 
 
 def softmax(logits: Array, axis: int = -1) -> Array:
@@ -220,7 +235,7 @@ def cross_entropy(logits: Array, targets: Array) -> Array:
     True
     """
     z, y = _ce_and_grad_inputs(logits, targets)
-    return -_pick(_log_softmax(z, -1), y)
+    return _nll(z, y)
 
 
 def cross_entropy_backward(logits: Array, targets: Array, upstream: Array | None = None) -> Array:
@@ -338,7 +353,7 @@ def _reduction(w: Array, avg_t: bool, avg_b: bool, sum_t: bool, sum_b: bool) -> 
 def _per_token(z: Array, y: Array, softmax_loss_function: SoftmaxLossFn | None) -> Array:
     B, T, V = z.shape
     if softmax_loss_function is None:
-        return -_pick(_log_softmax(z, -1), y)
+        return _nll(z, y)
     if not callable(softmax_loss_function):
         raise TypeError(f"softmax_loss_function must be callable or None, got {_describe(softmax_loss_function)}")
     out = softmax_loss_function(labels=y.reshape(-1), logits=z.reshape(-1, V))
@@ -370,7 +385,7 @@ def token_cross_entropy(logits: Array, targets: Array) -> Array:
         message names the argument.
     """
     z, y, _ = _seq_inputs_opt(logits, targets, None)
-    return -_pick(_log_softmax(z, -1), y)
+    return _nll(z, y)
 
 
 def sequence_loss(
@@ -583,8 +598,11 @@ def sequence_loss_backward(
     coef = scale * w  # (B, T)
 
     if softmax_loss_gradient is None:
-        g = _softmax(z, -1)
+        g = _softmax(z, -1)  # a fresh array: scaled in place below
         np.put_along_axis(g, y[..., None], _pick(g, y)[..., None] - 1.0, axis=-1)
+        if np.result_type(coef, g) == g.dtype:
+            g *= coef[..., None]
+            return g
     else:
         if not callable(softmax_loss_gradient):
             raise TypeError(f"softmax_loss_gradient must be callable or None, got {_describe(softmax_loss_gradient)}")
@@ -687,7 +705,7 @@ def sequence_loss_normalized(
     """
     check_choice(convention, "convention", LOSS_CONVENTIONS)
     z, y, w = _seq_inputs(logits, targets, weights)
-    num = float(np.sum(w * -_pick(_log_softmax(z, -1), y)))
+    num = float(np.sum(w * _nll(z, y)))
     den = loss_denominator(w, convention)
     if den == 0.0:
         if convention == "torch":

@@ -79,7 +79,11 @@ def linear_forward(h: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndar
     check_shape(b, "b", ("V",), dims)
     lead = h.shape[:-1]
     h2 = h.reshape(-1, dims["H"])
-    out = h2 @ W + b
+    out = np.matmul(h2, W)
+    if np.result_type(out, b) == out.dtype:
+        out += b  # in place: no second (N, V) array
+    else:
+        out = out + b
     return out.reshape(*lead, dims["V"]), ReadoutCache(h2, W, lead)
 
 

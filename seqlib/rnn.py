@@ -134,14 +134,19 @@ def rnn_forward(
     x, W_xh, W_hh, b_h = (np.asarray(v, dtype=dtype) for v in (x, W_xh, W_hh, b_h))
     h0 = np.zeros((B, H), dtype) if h0 is None else np.asarray(h0, dtype=dtype)
 
-    a = (x.reshape(B * T, D) @ W_xh).reshape(B, T, H)  # all input projections at once
-    a += b_h
+    # All T input projections are one (B*T, D) @ (D, H) matmul, written straight
+    # into the preallocated pre-activation buffer.  The loop then does only what
+    # is sequential: one (B, H) @ (H, H) matmul and three elementwise operations
+    # per step, all in place on (B, H) slices that are hot in cache.
+    a = np.empty((B, T, H), dtype)
+    np.matmul(x.reshape(B * T, D), W_xh, out=a.reshape(B * T, H))
     h = np.empty_like(a)
     rec = np.empty((B, H), dtype)
     h_prev = h0
     for t in range(T):
         np.matmul(h_prev, W_hh, out=rec)
         a_t = a[:, t]
+        a_t += b_h
         a_t += rec  # (eq. rnn_preact)
         h_prev = act.f(a_t, out=h[:, t])  # (eq. rnn_state)
     return h, RNNCache(x, h0, W_xh, W_hh, b_h, a, h, act.name)
@@ -241,22 +246,57 @@ def _backprop_windows(
     return g
 
 
-def _param_grads(g: Array, cache: RNNCache) -> dict[str, Array]:
+def _backprop_chunks(dh: Array, cache: RNNCache, W_hhT: Array, windows: Iterable[Window]) -> Array:
+    """:func:`_backprop_windows` for windows that do not overlap, the fast path of :func:`rnn_backward`.
+
+    Same result, bit for bit, for chunked windows ``(start, start, end)`` that
+    cover each step at most once (full BPTT and chunked truncation).  Nothing of
+    shape (B, T, H) is allocated except the result: f'(a_t) is computed step by
+    step into a (B, H) buffer (for tanh in place from h_t, ``1 - h_t**2``), and
+    each g_t is written straight into its slice of the result.
+    """
+    B, T, H = dh.shape
+    act = get_activation(cache.activation)
+    g = np.zeros_like(dh)
+    delta = np.empty((B, H), dh.dtype)
+    fp = np.empty((B, H), dh.dtype)
+    tanh = act.name == "tanh"
+    for start, _, end in windows:
+        delta[...] = dh[:, end - 1]
+        for t in range(end - 1, start - 1, -1):
+            if tanh:  # f'(a_t) = 1 - h_t**2, as ACTIVATIONS["tanh"].df computes it
+                np.multiply(cache.h[:, t], cache.h[:, t], out=fp)
+                np.subtract(1.0, fp, out=fp)
+                fp_t = fp
+            else:
+                fp_t = act.df(cache.a[:, t], cache.h[:, t])
+            g_t = g[:, t]
+            np.multiply(delta, fp_t, out=g_t)
+            if t > start:
+                np.matmul(g_t, W_hhT, out=delta)  # (eq. bptt_jacobian)
+                delta += dh[:, t - 1]  # (eq. bptt_delta)
+    return g
+
+
+def _param_grads(g: Array, cache: RNNCache, input_grad: bool = True) -> dict[str, Array]:
     """Gradients of all inputs from the stacked ``g_t = δ_t ⊙ f'(a_t)``, g of shape (B, T, H).
 
     One matmul each (eqs. ``bptt_grad_Wxh``, ``bptt_grad_Whh``, ``bptt_grad_bh``,
-    ``bptt_grad_h0``).
+    ``bptt_grad_h0``).  ``input_grad=False`` leaves out ``"x"``.
     """
     B, T, D, H = cache.shape
     g2 = g.reshape(B * T, H)
-    h_prev = np.concatenate([cache.h0[:, None], cache.h[:, :-1]], axis=1).reshape(B * T, H)
-    return {
-        "x": (g2 @ cache.W_xh.T).reshape(B, T, D),
-        "h0": g[:, 0] @ cache.W_hh.T,
-        "W_xh": cache.x.reshape(B * T, D).T @ g2,
-        "W_hh": h_prev.T @ g2,
-        "b_h": g2.sum(axis=0),
-    }
+    # h_{t-1} for t = 1..T, stacked like g: one copy, then dW_hh is one matmul.
+    h_prev = np.empty_like(cache.h)
+    h_prev[:, 0] = cache.h0
+    h_prev[:, 1:] = cache.h[:, :-1]
+    # Transposed operands are views: matmul hands BLAS the transpose flag, no copy.
+    grads = {"x": np.matmul(g2, cache.W_xh.T).reshape(B, T, D)} if input_grad else {}
+    grads["h0"] = np.matmul(g[:, 0], cache.W_hh.T)
+    grads["W_xh"] = np.matmul(cache.x.reshape(B * T, D).T, g2)
+    grads["W_hh"] = np.matmul(h_prev.reshape(B * T, H).T, g2)
+    grads["b_h"] = g2.sum(axis=0)
+    return grads
 
 
 def _chunk_windows(T: int, truncate: int | None) -> list[Window]:
@@ -265,7 +305,9 @@ def _chunk_windows(T: int, truncate: int | None) -> list[Window]:
     return [(c, c, min(c + k, T)) for c in range(0, T, k)]
 
 
-def rnn_backward(dh: Array, cache: RNNCache, truncate: int | None = None) -> dict[str, Array]:
+def rnn_backward(
+    dh: Array, cache: RNNCache, truncate: int | None = None, *, input_grad: bool = True
+) -> dict[str, Array]:
     """Back-propagation through time for :func:`rnn_forward`.
 
     Implements eqs. ``bptt_delta``, ``bptt_grad_Whh``, ``bptt_grad_Wxh``,
@@ -285,6 +327,10 @@ def rnn_backward(dh: Array, cache: RNNCache, truncate: int | None = None) -> dic
         The first chunk still reaches h0.  ``k >= T`` is full BPTT.  Which
         losses reach which states: :func:`seqlib.bptt.chunked_mask`; for
         TBPTT(k1, k2) see :func:`seqlib.bptt.rnn_backward_tbptt`.
+    input_grad : bool, keyword-only, default True
+        ``False`` skips the gradient w.r.t. the inputs x, a (B*T, H) @ (H, D)
+        matmul, when x is data (as in a language model) and nothing upstream
+        needs it; the result then has no ``"x"`` key.
 
     Returns
     -------
@@ -292,8 +338,10 @@ def rnn_backward(dh: Array, cache: RNNCache, truncate: int | None = None) -> dic
         ``"x"`` (B, T, D), ``"h0"`` (B, H), ``"W_xh"`` (D, H), ``"W_hh"`` (H, H),
         ``"b_h"`` (H,), in the dtype of the cache.
     """
+    if not isinstance(input_grad, (bool, np.bool_)):
+        raise TypeError(f"input_grad must be a bool, got {type(input_grad).__name__} {input_grad!r}")
     truncate = check_positive_int(truncate, "truncate", allow_none=True)
     dh = _check_backward_args(dh, cache)
     W_hhT = np.ascontiguousarray(cache.W_hh.T)
-    g = _backprop_windows(dh, cache.fprime(), W_hhT, _chunk_windows(dh.shape[1], truncate))
-    return _param_grads(g, cache)
+    g = _backprop_chunks(dh, cache, W_hhT, _chunk_windows(dh.shape[1], truncate))
+    return _param_grads(g, cache, bool(input_grad))

@@ -417,3 +417,23 @@ def test_non_numeric_and_empty_inputs():
 def test_unknown_activation_in_forward():
     with pytest.raises(ValueError, match="activation.*'gelu'"):
         rnn_forward(**_args(), activation="gelu")
+
+
+@pytest.mark.parametrize("truncate", [None, 2])
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_input_grad_false_skips_only_dx(activation, truncate):
+    p = make_params(3, 5, 4, 6, activation=activation, seed=7)
+    h, cache = rnn_forward(p["x"], p["h0"], p["W_xh"], p["W_hh"], p["b_h"], activation=activation)
+    R = np.random.default_rng(8).standard_normal(h.shape)
+    full = rnn_backward(R, cache, truncate=truncate)
+    lean = rnn_backward(R, cache, truncate=truncate, input_grad=False)
+    assert "x" not in lean and set(full) - set(lean) == {"x"}
+    for k in lean:
+        np.testing.assert_array_equal(lean[k], full[k])
+
+
+def test_input_grad_must_be_bool():
+    p = make_params(1, 2, 1, 1)
+    h, cache = rnn_forward(p["x"], p["h0"], p["W_xh"], p["W_hh"], p["b_h"])
+    with pytest.raises(TypeError, match="input_grad"):
+        rnn_backward(np.ones_like(h), cache, input_grad=1)
