@@ -140,13 +140,13 @@ def rnn_forward(
     # per step, all in place on (B, H) slices that are hot in cache.
     a = np.empty((B, T, H), dtype)
     np.matmul(x.reshape(B * T, D), W_xh, out=a.reshape(B * T, H))
+    a += b_h  # the bias too is added for all steps at once
     h = np.empty_like(a)
     rec = np.empty((B, H), dtype)
     h_prev = h0
     for t in range(T):
         np.matmul(h_prev, W_hh, out=rec)
         a_t = a[:, t]
-        a_t += b_h
         a_t += rec  # (eq. rnn_preact)
         h_prev = act.f(a_t, out=h[:, t])  # (eq. rnn_state)
     return h, RNNCache(x, h0, W_xh, W_hh, b_h, a, h, act.name)
