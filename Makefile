@@ -41,7 +41,7 @@ BUILD = all=; inputs=$$($(EXEC_INPUTS_HASH)); \
 	  all=--all; echo "Offline assets, _ext/ or config changed: full rebuild (--all)"; fi; \
 	$(JB) build $$all -W -n --keep-going . && touch $(BUILT_STAMP) && echo "$$inputs" > $(EXEC_STAMP)
 
-.PHONY: book book-fresh setup vendor lab test test-seqlib test-chapters test-build test-browser test-lab bench lock clean
+.PHONY: book book-fresh setup vendor lab test test-seqlib test-chapters test-build test-reproducible test-browser test-lab bench lock clean
 
 book: setup
 	$(BUILD)
@@ -67,16 +67,20 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 lab: setup
 	$(PY) tools/lab.py $(LAB_ARGS)
 
-test: test-seqlib test-chapters test-build test-browser
+test: test-seqlib test-chapters test-build test-reproducible test-browser
 
 test-seqlib: setup
-	$(PY) -m pytest -W error tests --ignore=tests/browser
+	$(PY) -m pytest -W error tests --ignore=tests/browser --ignore=tests/built
 
 test-chapters: setup
 	$(PY) -m pytest -W error chapters
 
 test-build: setup
 	$(BUILD)
+
+# Each chapter executed again must print what the build printed (run after test-build).
+test-reproducible: setup
+	$(PY) -m pytest -W error tests/built
 
 # Headless Chromium against _build/html (run after test-build): no request leaves
 # the book, no page or console error, every equation typeset, widgets respond,
