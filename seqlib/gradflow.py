@@ -23,7 +23,7 @@ Array = np.ndarray
 
 
 def _per_loss_deltas(dh: Array, fprime: Array, W_hhT: Array, truncate: int | None, t: int) -> Array:
-    """∂ℓ_t/∂h_k for k = 1..T as rows of a (B, T, H) array; t is 1-based.
+    """dℓ_t/dh_k for k = 1..T as rows of a (B, T, H) array; t is 1-based.
 
     Runs the backward recursion seeded with ℓ_t's direct gradient ``dh[:, t-1]``
     only, down to the start of t's chunk (step 1 without truncation); entries
@@ -50,9 +50,9 @@ def loss_to_state_norms(dh: Array, cache: RNNCache, truncate: int | None = None)
     Returns
     -------
     G : ndarray (T, T), float64
-        ``G[t-1, k-1] = ||∂ℓ_t/∂h_k||`` (Frobenius norm over batch and hidden)
+        ``G[t-1, k-1] = ||dℓ_t/dh_k||`` (Frobenius norm over batch and hidden)
         for k <= t; 0 above the diagonal and where truncation cuts the path.
-        Summing the vectors ∂ℓ_t/∂h_k over t gives δ_k (see
+        Summing the vectors dℓ_t/dh_k over t gives δ_k (see
         :func:`state_gradient_norms`).
     """
     truncate = check_positive_int(truncate, "truncate", allow_none=True)
@@ -68,7 +68,7 @@ def loss_to_state_norms(dh: Array, cache: RNNCache, truncate: int | None = None)
 
 
 def state_gradient_norms(dh: Array, cache: RNNCache, truncate: int | None = None) -> Array:
-    """Norm of the total derivative δ_k = ∂L/∂h_k for every step (eq. ``bptt_delta``).
+    """Norm of the total derivative δ_k = dL/dh_k for every step (eq. ``bptt_delta``).
 
     Parameters
     ----------
@@ -93,9 +93,9 @@ def state_gradient_norms(dh: Array, cache: RNNCache, truncate: int | None = None
 
 
 def jacobian_product_norms(cache: RNNCache, batch_index: int = 0) -> Array:
-    """Spectral norms of the state-to-state Jacobians ∂h_t/∂h_k (eqs. ``bptt_jacobian``, ``bptt_jacobian_product``).
+    """Spectral norms of the state-to-state Jacobians dh_t/dh_k (eqs. ``bptt_jacobian``, ``bptt_jacobian_product``).
 
-    ∂h_t/∂h_k = diag(f'(a_t)) W_hh^T ··· diag(f'(a_{k+1})) W_hh^T for one
+    dh_t/dh_k = diag(f'(a_t)) W_hh^T ··· diag(f'(a_{k+1})) W_hh^T for one
     sequence of the batch, computed by back-propagating the H identity rows
     as a batch through the backward step of :func:`seqlib.rnn.rnn_backward`.
 
@@ -109,7 +109,7 @@ def jacobian_product_norms(cache: RNNCache, batch_index: int = 0) -> Array:
     Returns
     -------
     P : ndarray (T+1, T+1), float64
-        ``P[t, k] = ||∂h_t/∂h_k||_2`` for 0 <= k <= t <= T (h_0 is the initial
+        ``P[t, k] = ||dh_t/dh_k||_2`` for 0 <= k <= t <= T (h_0 is the initial
         state), ``P[t, t] = 1``, zeros above the diagonal.
     """
     if not isinstance(cache, RNNCache):
@@ -126,7 +126,7 @@ def jacobian_product_norms(cache: RNNCache, batch_index: int = 0) -> Array:
     for t in range(1, T + 1):
         M = np.eye(H, dtype=cache.h.dtype)  # rows of ∂h_t/∂h_t
         prods = np.empty((t, H, H), cache.h.dtype)
-        for k in range(t - 1, -1, -1):  # M <- ∂h_t/∂h_k = M diag(f'(a_{k+1})) W_hh^T
+        for k in range(t - 1, -1, -1):  # M <- dh_t/dh_k = M diag(f'(a_{k+1})) W_hh^T
             M = _bptt_step(M, fprime[k], W_hhT, g, prods[k])
         P[t, :t] = np.linalg.svd(prods.astype(np.float64), compute_uv=False)[:, 0]
     return P

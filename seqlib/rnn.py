@@ -8,7 +8,7 @@ Batch-major arrays and row vectors throughout::
 for t = 1..T, with x of shape (B, T, D) and states of shape (B, H).
 
 The backward pass walks the time steps in reverse and only computes the
-recursion for the total derivative δ_t = ∂L/∂h_t (eq. ``bptt_delta``)::
+recursion for the total derivative δ_t = dL/dh_t (eq. ``bptt_delta``)::
 
     δ_T = dh_T,    δ_{t-1} = dh_{t-1} + (δ_t ⊙ f'(a_t)) @ W_hh.T
 

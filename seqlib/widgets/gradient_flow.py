@@ -1,4 +1,4 @@
-"""Gradient flow through time: G[t, k] = ||∂ℓ_t/∂h_k|| and ||δ_k|| (eq. ``grad_flow_G``).
+"""Gradient flow through time: G[t, k] = ||dℓ_t/dh_k|| and ||δ_k|| (eq. ``grad_flow_G``).
 
 One fixed, seeded RNN (orthogonal W_hh direction rescaled to a spectral norm,
 Glorot W_xh, random inputs x_t and random direct gradients ∂ℓ_t/∂h_t), seen
@@ -43,7 +43,7 @@ class GradientFlow:
     Attributes
     ----------
     G : ndarray (T, T)
-        ``G[t-1, k-1] = ||∂ℓ_t/∂h_k||`` from :func:`seqlib.gradflow.loss_to_state_norms`.
+        ``G[t-1, k-1] = ||dℓ_t/dh_k||`` from :func:`seqlib.gradflow.loss_to_state_norms`.
     delta_norms : ndarray (T,)
         ``||δ_k|| = ||dL/dh_k||`` from :func:`seqlib.gradflow.state_gradient_norms`.
     spectral_norm, activation, T, truncate
