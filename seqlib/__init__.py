@@ -16,15 +16,18 @@ Every computation the chapters show lives here, one subject per module:
 ``seqlib.data``           data the book generates: Reber grammar, adding problem, copy task
 ``seqlib.train``          a training loop with clipping and truncation; sampling
 ``seqlib.gradcheck``      central-difference gradient checks
+``seqlib.workspace``      scratch arrays reused from one training step to the next
 ``seqlib.widgets``        interactive figures that stay live in the static book
 ========================  ====================================================
 
 Arrays are batch-major and use row vectors: ``x_t @ W_xh``.
 """
 
-from . import activations, bptt, clip, data, gradcheck, gradflow, init, loss, masking, optim, readout, rnn, train
+from . import activations, bptt, clip, data, gradcheck, gradflow, init, loss, masking, optim, readout, rnn, train, workspace
 
-_MODULES = (activations, bptt, clip, data, gradcheck, gradflow, init, loss, masking, optim, readout, rnn, train)
+_MODULES = (
+    activations, bptt, clip, data, gradcheck, gradflow, init, loss, masking, optim, readout, rnn, train, workspace
+)
 
 from .activations import *  # noqa: F401,F403
 from .bptt import *  # noqa: F401,F403
@@ -39,6 +42,7 @@ from .optim import *  # noqa: F401,F403
 from .readout import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .train import *  # noqa: F401,F403
+from .workspace import *  # noqa: F401,F403
 
 __version__ = "0.1.0"
 

@@ -36,10 +36,31 @@ def as_float_array(x: Any, name: str, *, ndim: int | None = None, allow_nonfinit
         arr = arr.astype(np.float64)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}-D array, got {arr.ndim}-D with shape {arr.shape}")
-    if not allow_nonfinite and not np.all(np.isfinite(arr)):
+    if not allow_nonfinite and not all_finite(arr):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name} must be finite, got {bad} NaN or inf value(s) in shape {arr.shape}")
     return arr
+
+
+def all_finite(arr: np.ndarray) -> bool:
+    """Whether ``arr`` holds no NaN and no inf.
+
+    For a large float array that is contiguous in memory (in any order of its
+    axes) one BLAS matrix-vector product with a vector of ones decides, in
+    about a third of the time of ``np.isfinite(arr).all()``: NaN and inf
+    propagate through the row sums, so finite row sums mean finite entries.
+    Only when some row sum is not finite -- a NaN or an inf, or finite entries
+    whose sum overflows -- does the exact elementwise test run.
+    """
+    if arr.dtype in (np.float32, np.float64) and arr.size >= 1 << 16:
+        flat = arr.ravel(order="K")  # a view when arr is contiguous in some axis order
+        if np.shares_memory(flat, arr):
+            k = arr.shape[-1]
+            with np.errstate(all="ignore"):  # NaN, inf and overflow are what is being looked for
+                row_sums = flat.reshape(-1, k) @ np.ones(k, arr.dtype)
+            if np.isfinite(row_sums).all():
+                return True
+    return bool(np.isfinite(arr).all())
 
 
 def as_int_array(x: Any, name: str, *, ndim: int | None = None) -> np.ndarray:

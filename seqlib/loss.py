@@ -36,6 +36,7 @@ from typing import Any, Callable, Literal
 import numpy as np
 
 from ._validate import _describe, as_float_array, as_int_array, check_choice, check_shape
+from .workspace import Workspace, check_workspace, empty_like_layout
 
 __all__ = [
     "softmax",
@@ -45,6 +46,7 @@ __all__ = [
     "token_cross_entropy",
     "sequence_loss",
     "sequence_loss_backward",
+    "sequence_loss_and_grad",
     "LOSS_CONVENTIONS",
     "loss_denominator",
     "sequence_loss_normalized",
@@ -515,6 +517,24 @@ def sequence_loss(
     return _divide_no_nan(np.sum(crossent, axis=axes), denom)
 
 
+def _token_coef(z: Array, w: Array, flags: tuple[bool, bool, bool, bool], upstream: Any = None) -> Array:
+    """``(u / D)_bt * w_bt``, shape (B, T): the factor of token (b, t)'s gradient (see :func:`sequence_loss_backward`)."""
+    B, T = w.shape
+    axes, denom = _reduction(w, *flags)
+    out_shape = tuple(n for i, n in enumerate((B, T)) if i not in axes)
+    if upstream is None:
+        u = np.ones(out_shape, dtype=np.result_type(z, w))
+    else:
+        u = as_float_array(upstream, "upstream")
+        if u.shape != out_shape:
+            raise ValueError(
+                f"upstream must have the shape of sequence_loss's output {out_shape} for these flags, got {u.shape}"
+            )
+    scale = u if denom is None else _divide_no_nan(u, denom)
+    scale = np.expand_dims(scale, axes) if axes else scale  # back to (B, T)-broadcastable
+    return scale * w
+
+
 def sequence_loss_backward(
     logits: Array,
     targets: Array,
@@ -583,19 +603,8 @@ def sequence_loss_backward(
             "pass its per-token gradient as softmax_loss_gradient(labels=(B*T,), logits=(B*T, V)) -> (B*T, V), "
             "or use softmax_loss_function=None (softmax cross-entropy)"
         )
-    axes, denom = _reduction(w, average_across_timesteps, average_across_batch, sum_over_timesteps, sum_over_batch)
-    out_shape = tuple(n for i, n in enumerate((B, T)) if i not in axes)
-    if upstream is None:
-        u = np.ones(out_shape, dtype=np.result_type(z, w))
-    else:
-        u = as_float_array(upstream, "upstream")
-        if u.shape != out_shape:
-            raise ValueError(
-                f"upstream must have the shape of sequence_loss's output {out_shape} for these flags, got {u.shape}"
-            )
-    scale = u if denom is None else _divide_no_nan(u, denom)
-    scale = np.expand_dims(scale, axes) if axes else scale  # back to (B, T)-broadcastable
-    coef = scale * w  # (B, T)
+    flags = (average_across_timesteps, average_across_batch, sum_over_timesteps, sum_over_batch)
+    coef = _token_coef(z, w, flags, upstream)
 
     if softmax_loss_gradient is None:
         g = _softmax(z, -1)  # a fresh array: scaled in place below
@@ -612,6 +621,84 @@ def sequence_loss_backward(
             raise ValueError(f"{name} must return shape (B*T, V) = ({B * T}, {V}), got {g.shape}")
         g = g.reshape(B, T, V)
     return (coef[..., None] * g).astype(np.result_type(coef, z), copy=False)
+
+
+def sequence_loss_and_grad(
+    logits: Array,
+    targets: Array,
+    weights: Array,
+    *,
+    average_across_timesteps: bool = True,
+    average_across_batch: bool = True,
+    sum_over_timesteps: bool = False,
+    sum_over_batch: bool = False,
+    workspace: Workspace | None = None,
+) -> tuple[Array, Array]:
+    """:func:`sequence_loss` and its gradient w.r.t. the logits, sharing one softmax.
+
+    The loss needs ``log sum_v exp(z_v - m)`` (eq. ``log_softmax``) and the
+    gradient needs ``exp(z_v - m) / sum_v exp(z_v - m)`` (eq. ``ce_grad_logits``):
+    the same exponentials.  Computed once, they serve both, and the array that
+    holds them becomes the gradient in place.  This is what a training step
+    calls; the separate functions are what the book explains.
+
+    Parameters
+    ----------
+    logits, targets, weights : array_like
+        As :func:`sequence_loss`: shapes (B, T, V), (B, T), (B, T).
+    average_across_timesteps, average_across_batch, sum_over_timesteps, sum_over_batch : bool
+        As :func:`sequence_loss` (same defaults, same rejected combinations).
+    workspace : Workspace, optional, keyword-only
+        Compute the gradient into this :class:`seqlib.workspace.Workspace`'s
+        array, valid until the next call with the same workspace.
+
+    Returns
+    -------
+    loss : ndarray
+        Exactly :func:`sequence_loss` with the same flags (same operations).
+    dlogits : ndarray, shape (B, T, V)
+        :func:`sequence_loss_backward` with ``upstream=None``, i.e. the
+        gradient of the sum of the entries of ``loss`` (of ``loss`` itself for
+        the scalar default), up to rounding; in the memory layout of
+        ``logits`` (time-major if the logits are, see
+        :func:`seqlib.readout.linear_forward`).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`sequence_loss`; ``TypeError`` also if ``workspace`` is not a
+        :class:`~seqlib.workspace.Workspace`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> z = np.array([[[0.0, 1.0], [2.0, 0.0]]]); y = np.array([[1, 0]]); w = np.ones((1, 2))
+    >>> loss, dz = sequence_loss_and_grad(z, y, w)
+    >>> bool(np.isclose(loss, sequence_loss(z, y, w)))
+    True
+    >>> bool(np.allclose(dz, sequence_loss_backward(z, y, w)))
+    True
+    """
+    flags = (average_across_timesteps, average_across_batch, sum_over_timesteps, sum_over_batch)
+    _check_flags(*flags)
+    workspace = check_workspace(workspace)
+    z, y, w = _seq_inputs(logits, targets, weights)
+    g = empty_like_layout(workspace, "loss.dlogits", z)
+    # The loss: the same operations as _nll, into g.
+    np.subtract(z, np.max(z, axis=-1, keepdims=True), out=g)  # max entry becomes 0: exp never overflows
+    shifted_y = _pick(g, y)
+    np.exp(g, out=g)
+    s = np.sum(g, axis=-1)  # >= 1
+    crossent = (np.log(s) - shifted_y) * w
+    axes, denom = _reduction(w, *flags)
+    loss = crossent if denom is None else _divide_no_nan(np.sum(crossent, axis=axes), denom)
+    # The gradient: coef * (softmax - onehot), with softmax = g / s.
+    coef = _token_coef(z, w, flags)
+    if np.result_type(coef, g) != g.dtype:  # e.g. float32 logits with float64 weights
+        g = g.astype(np.result_type(coef, g))
+    g *= (coef / s)[..., None]
+    np.put_along_axis(g, y[..., None], _pick(g, y)[..., None] - coef[..., None], axis=-1)
+    return loss, g
 
 
 # ---------------------------------------------------------------------------

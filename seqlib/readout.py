@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._validate import as_float_array, check_shape
+from .workspace import Workspace, check_workspace, empty
 
 __all__ = ["linear_forward", "linear_backward", "ReadoutCache"]
 
@@ -32,19 +33,50 @@ class ReadoutCache(NamedTuple):
     Attributes
     ----------
     h2 : ndarray, shape (N, H)
-        The input with its leading axes flattened, ``N = prod(h.shape[:-1])``.
+        The input with its leading axes flattened, ``N = prod(h.shape[:-1])``,
+        in the order of ``h``'s memory (see ``order``).
     W : ndarray, shape (H, V)
         The weight matrix.
     lead : tuple of int
         The leading axes ``h.shape[:-1]``, e.g. ``(B, T)`` or ``(B,)``.
+    order : tuple of int
+        The leading axes in memory order: ``h.transpose(*order, -1)`` is
+        C-contiguous and its rows are ``h2``.  ``(0, 1)`` for a C-ordered
+        ``(B, T, H)`` array, ``(1, 0)`` for the time-major states of
+        :func:`seqlib.rnn.rnn_forward`.
     """
 
     h2: np.ndarray
     W: np.ndarray
     lead: tuple[int, ...]
+    order: tuple[int, ...]
 
 
-def linear_forward(h: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ReadoutCache]:
+def _rows(a: np.ndarray, order: tuple[int, ...] | None = None) -> tuple[np.ndarray, tuple[int, ...]]:
+    """``a`` (..., K) as a 2-D (N, K) array of rows, and the order of its leading axes in that array.
+
+    The rows follow ``a``'s memory: if some permutation of the leading axes
+    makes ``a`` C-contiguous (a C-ordered array, or a transposed view of one
+    such as the time-major states of the RNN), the result is a view in that
+    order and nothing is copied.  With ``order`` given, the rows follow that
+    order (a view if possible, else one copy).
+    """
+    lead = a.ndim - 1
+    if order is None:  # slowest-varying axis first; stable, so ties keep their order
+        order = tuple(sorted(range(lead), key=lambda i: -a.strides[i]))
+    perm = a.transpose(*order, lead)
+    return np.ascontiguousarray(perm).reshape(-1, a.shape[-1]), order
+
+
+def _unrows(rows: np.ndarray, lead: tuple[int, ...], order: tuple[int, ...]) -> np.ndarray:
+    """Inverse of :func:`_rows`: (N, K) rows back to shape ``(*lead, K)`` (a view)."""
+    out = rows.reshape(*(lead[i] for i in order), rows.shape[-1])
+    return out.transpose(*np.argsort(order), len(order))
+
+
+def linear_forward(
+    h: np.ndarray, W: np.ndarray, b: np.ndarray, *, workspace: Workspace | None = None
+) -> tuple[np.ndarray, ReadoutCache]:
     """Affine readout of the last axis, ``out = h @ W + b`` (equation ``rnn_readout``).
 
     Parameters
@@ -55,11 +87,17 @@ def linear_forward(h: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndar
         Readout weights ``W_hy`` (row-vector convention: ``h_t @ W_hy``).
     b : ndarray, shape (V,)
         Readout bias ``b_y``.
+    workspace : Workspace, optional, keyword-only
+        Compute ``out`` into this :class:`seqlib.workspace.Workspace`'s array,
+        valid until the next ``linear_forward`` with the same workspace.
 
     Returns
     -------
     out : ndarray, shape (..., V)
-        The scores ``o = h W + b``, with the leading axes of ``h``.
+        The scores ``o = h W + b``, with the leading axes of ``h`` and its
+        memory layout: for ``h`` a transposed view (such as the time-major
+        states of :func:`seqlib.rnn.rnn_forward`), ``out`` is the same kind of
+        view and no copy of ``h`` is made.
     cache : ReadoutCache
         Saved for :func:`linear_backward`.
 
@@ -69,6 +107,7 @@ def linear_forward(h: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndar
         If ``h`` is 0-D, or the shapes of ``h``, ``W``, ``b`` disagree
         (the message names the argument and both shapes).
     """
+    workspace = check_workspace(workspace)
     h = as_float_array(h, "h")
     W = as_float_array(W, "W", ndim=2)
     b = as_float_array(b, "b", ndim=1)
@@ -78,21 +117,26 @@ def linear_forward(h: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndar
     check_shape(W, "W", ("H", "V"), dims)
     check_shape(b, "b", ("V",), dims)
     lead = h.shape[:-1]
-    h2 = h.reshape(-1, dims["H"])
-    out = np.matmul(h2, W)
+    h2, order = _rows(h)  # no copy, whatever the order of the leading axes in memory
+    out = empty(workspace, "linear.out", (h2.shape[0], dims["V"]), np.result_type(h2, W))
+    np.matmul(h2, W, out=out)
     if np.result_type(out, b) == out.dtype:
         out += b  # in place: no second (N, V) array
     else:
         out = out + b
-    return out.reshape(*lead, dims["V"]), ReadoutCache(h2, W, lead)
+    return _unrows(out, lead, order), ReadoutCache(h2, W, lead, order)
 
 
-def linear_backward(dout: np.ndarray, cache: ReadoutCache) -> dict[str, np.ndarray]:
+def linear_backward(
+    dout: np.ndarray, cache: ReadoutCache, *, workspace: Workspace | None = None
+) -> dict[str, np.ndarray]:
     """Gradients of a scalar loss through :func:`linear_forward`.
 
     With ``N`` rows ``h2`` (leading axes flattened) and upstream ``dout2``:
     ``dh = dout2 W^T``, ``dW = h2^T dout2``, ``db = sum_n dout2[n]``.
     The sums over the batch and time axes happen inside the matrix products.
+    ``dh`` comes back in the memory layout of ``h`` (time-major for the states
+    of :func:`seqlib.rnn.rnn_forward`).
 
     Parameters
     ----------
@@ -100,6 +144,9 @@ def linear_backward(dout: np.ndarray, cache: ReadoutCache) -> dict[str, np.ndarr
         Gradient of the loss with respect to ``out``; same shape as ``out``.
     cache : ReadoutCache
         From :func:`linear_forward`.
+    workspace : Workspace, optional, keyword-only
+        Compute ``"h"`` into this workspace's array, valid until the next
+        ``linear_backward`` with the same workspace.
 
     Returns
     -------
@@ -109,10 +156,14 @@ def linear_backward(dout: np.ndarray, cache: ReadoutCache) -> dict[str, np.ndarr
     """
     if not isinstance(cache, ReadoutCache):
         raise TypeError(f"cache must be the ReadoutCache returned by linear_forward, got {type(cache).__name__}")
-    h2, W, lead = cache
+    workspace = check_workspace(workspace)
+    h2, W, lead, order = cache
     H, V = W.shape
     dout = as_float_array(dout, "dout")
     if dout.shape != (*lead, V):
         raise ValueError(f"dout must have the shape of out, (..., V) = {(*lead, V)}, got {dout.shape}")
-    d2 = dout.reshape(-1, V)
-    return {"h": (d2 @ W.T).reshape(*lead, H), "W": h2.T @ d2, "b": d2.sum(axis=0)}
+    d2, _ = _rows(dout, order)  # rows in the order of h2 (a view when dout has out's layout)
+    dh = empty(workspace, "linear.dh", (d2.shape[0], H), np.result_type(d2, W))
+    np.matmul(d2, W.T, out=dh)
+    db = np.ones(d2.shape[0], d2.dtype) @ d2  # the sum over rows, as a BLAS matrix-vector product
+    return {"h": _unrows(dh, lead, order), "W": h2.T @ d2, "b": db}

@@ -14,17 +14,27 @@ recursion for the total derivative δ_t = dL/dh_t (eq. ``bptt_delta``)::
 
 storing the (B, T, H) array of ``δ_t ⊙ f'(a_t)``; all parameter gradients then
 come from one matmul each over the stacked time steps.
+
+Memory layout: the arguments and results are batch-major, shape (B, T, ...),
+but the arrays behind them are *time-major*, (T, B, ...): the returned ``h``
+is the view ``hs[1:].transpose(1, 0, 2)`` of a (T+1, B, H) buffer ``hs`` whose
+first slab is h0.  Each step of both loops then reads and writes one
+contiguous (B, H) block, and the states h_0..h_{T-1} that dW_hh needs are the
+view ``hs[:-1]``, not a copy.  The readout keeps that layout
+(:func:`seqlib.readout.linear_forward`), so does the loss, and so the
+gradient arrives back time-major too.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable
 
 import numpy as np
 
 from ._validate import as_float_array, check_positive_int, check_shape
 from .activations import get_activation
+from .workspace import Workspace, check_workspace, empty
 
 __all__ = ["RNNCache", "rnn_forward", "rnn_backward"]
 
@@ -51,8 +61,16 @@ class RNNCache:
         States h_1..h_T (eq. ``rnn_state``); the array returned by the forward pass.
     activation : str
         Name of the activation (a key of :data:`seqlib.activations.ACTIVATIONS`).
+    hs : ndarray (T+1, B, H)
+        Time-major storage of the states: ``hs[0]`` is h0 and ``hs[t]`` is
+        h_t, so ``h`` is the view ``hs[1:].transpose(1, 0, 2)``.
+    x_rows : ndarray (T*B, D)
+        The inputs as time-major rows, ``x_rows[t*B + b] = x[b, t]`` (a view
+        of ``x`` when ``x`` is itself a transposed time-major array, otherwise
+        one copy).
 
-    All arrays share one float dtype.
+    All arrays share one float dtype.  ``a``, ``h`` and ``h0`` are views of
+    time-major arrays (see the module docstring); index them as (B, T, H).
     """
 
     x: Array
@@ -63,6 +81,8 @@ class RNNCache:
     a: Array
     h: Array
     activation: str
+    hs: Array = field(repr=False)
+    x_rows: Array = field(repr=False)
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
@@ -82,6 +102,8 @@ def rnn_forward(
     W_hh: Array,
     b_h: Array,
     activation: str = "tanh",
+    *,
+    workspace: Workspace | None = None,
 ) -> tuple[Array, RNNCache]:
     """Run the RNN over a batch of sequences (eqs. ``rnn_preact``, ``rnn_state``).
 
@@ -99,6 +121,11 @@ def rnn_forward(
         Hidden bias.
     activation : {"tanh", "relu", "sigmoid", "linear"}
         The elementwise nonlinearity f.
+    workspace : Workspace, optional, keyword-only
+        Keep the large arrays (states, pre-activations, time-major inputs) in
+        this :class:`seqlib.workspace.Workspace` and reuse them on the next
+        call: ``h`` and the cache are then valid until the next
+        ``rnn_forward`` with the same workspace.
 
     Returns
     -------
@@ -114,6 +141,7 @@ def rnn_forward(
     only the h -> h recurrence is a Python loop.
     """
     act = get_activation(activation)
+    workspace = check_workspace(workspace)
     x = as_float_array(x, "x")
     dims: dict[str, int] = {}
     check_shape(x, "x", ("B", "T", "D"), dims)
@@ -134,22 +162,31 @@ def rnn_forward(
     x, W_xh, W_hh, b_h = (np.asarray(v, dtype=dtype) for v in (x, W_xh, W_hh, b_h))
     h0 = np.zeros((B, H), dtype) if h0 is None else np.asarray(h0, dtype=dtype)
 
-    # All T input projections are one (B*T, D) @ (D, H) matmul, written straight
-    # into the preallocated pre-activation buffer.  The loop then does only what
-    # is sequential: one (B, H) @ (H, H) matmul and three elementwise operations
-    # per step, all in place on (B, H) slices that are hot in cache.
-    a = np.empty((B, T, H), dtype)
-    np.matmul(x.reshape(B * T, D), W_xh, out=a.reshape(B * T, H))
-    a += b_h  # the bias too is added for all steps at once
-    h = np.empty_like(a)
+    # Time-major: one transposing copy of x (free if x is already a transposed
+    # time-major array), then all T input projections are one (T*B, D) @ (D, H)
+    # matmul, written straight into the preallocated pre-activation buffer.
+    # The loop does only what is sequential: one (B, H) @ (H, H) matmul and three
+    # elementwise operations per step, in place on contiguous (B, H) blocks.
+    x_tm = x.transpose(1, 0, 2)
+    if x_tm.flags.c_contiguous:
+        x_rows = x_tm.reshape(T * B, D)
+    else:
+        x_rows = empty(workspace, "rnn.x_rows", (T * B, D), dtype)
+        np.copyto(x_rows.reshape(T, B, D), x_tm)
+    a_tm = empty(workspace, "rnn.a", (T, B, H), dtype)
+    np.matmul(x_rows, W_xh, out=a_tm.reshape(T * B, H))
+    hs = empty(workspace, "rnn.hs", (T + 1, B, H), dtype)
+    hs[0] = h0
     rec = np.empty((B, H), dtype)
-    h_prev = h0
     for t in range(T):
-        np.matmul(h_prev, W_hh, out=rec)
-        a_t = a[:, t]
-        a_t += rec  # (eq. rnn_preact)
-        h_prev = act.f(a_t, out=h[:, t])  # (eq. rnn_state)
-    return h, RNNCache(x, h0, W_xh, W_hh, b_h, a, h, act.name)
+        a_t = a_tm[t]
+        np.matmul(hs[t], W_hh, out=rec)
+        a_t += rec
+        a_t += b_h  # (eq. rnn_preact)
+        act.f(a_t, out=hs[t + 1])  # (eq. rnn_state)
+    h = hs[1:].transpose(1, 0, 2)
+    a = a_tm.transpose(1, 0, 2)
+    return h, RNNCache(x, hs[0], W_xh, W_hh, b_h, a, h, act.name, hs, x_rows)
 
 
 # ----------------------------------------------------------------------------- backward core
@@ -246,56 +283,72 @@ def _backprop_windows(
     return g
 
 
-def _backprop_chunks(dh: Array, cache: RNNCache, W_hhT: Array, windows: Iterable[Window]) -> Array:
+def _time_major(a: Array) -> Array:
+    """The (T, B, ...) time-major version of a (B, T, ...) array: a view if ``a`` is one, else a copy."""
+    return np.ascontiguousarray(np.swapaxes(a, 0, 1))
+
+
+def _backprop_chunks(
+    dh: Array, cache: RNNCache, W_hhT: Array, windows: Iterable[Window], workspace: Workspace | None = None
+) -> Array:
     """:func:`_backprop_windows` for windows that do not overlap, the fast path of :func:`rnn_backward`.
 
     Same result, bit for bit, for chunked windows ``(start, start, end)`` that
-    cover each step at most once (full BPTT and chunked truncation).  Nothing of
-    shape (B, T, H) is allocated except the result: f'(a_t) is computed step by
-    step into a (B, H) buffer (for tanh in place from h_t, ``1 - h_t**2``), and
-    each g_t is written straight into its slice of the result.
+    cover each step exactly once (full BPTT and chunked truncation).  Works
+    time-major (see the module docstring): ``dh`` and the result are (B, T, H)
+    views of (T, B, H) arrays, every step touches contiguous (B, H) blocks, and
+    nothing of size (T, B, H) is allocated but the result: f'(a_t) is computed
+    step by step into a (B, H) buffer (for tanh from h_t, ``1 - h_t**2``).
     """
     B, T, H = dh.shape
     act = get_activation(cache.activation)
-    g = np.zeros_like(dh)
+    dh_tm = _time_major(dh)
+    g_tm = empty(workspace, "rnn.g", (T, B, H), dh.dtype)  # every step is written: the windows cover 0..T-1
     delta = np.empty((B, H), dh.dtype)
     fp = np.empty((B, H), dh.dtype)
     tanh = act.name == "tanh"
+    a_tm = None if tanh else _time_major(cache.a)
     for start, _, end in windows:
-        delta[...] = dh[:, end - 1]
+        delta[...] = dh_tm[end - 1]
         for t in range(end - 1, start - 1, -1):
+            h_t = cache.hs[t + 1]
             if tanh:  # f'(a_t) = 1 - h_t**2, as ACTIVATIONS["tanh"].df computes it
-                np.multiply(cache.h[:, t], cache.h[:, t], out=fp)
+                np.multiply(h_t, h_t, out=fp)
                 np.subtract(1.0, fp, out=fp)
                 fp_t = fp
             else:
-                fp_t = act.df(cache.a[:, t], cache.h[:, t])
-            g_t = g[:, t]
+                fp_t = act.df(a_tm[t], h_t)
+            g_t = g_tm[t]
             np.multiply(delta, fp_t, out=g_t)
             if t > start:
                 np.matmul(g_t, W_hhT, out=delta)  # (eq. bptt_jacobian)
-                delta += dh[:, t - 1]  # (eq. bptt_delta)
-    return g
+                delta += dh_tm[t - 1]  # (eq. bptt_delta)
+    return g_tm.transpose(1, 0, 2)
 
 
-def _param_grads(g: Array, cache: RNNCache, input_grad: bool = True) -> dict[str, Array]:
+def _param_grads(
+    g: Array, cache: RNNCache, input_grad: bool = True, workspace: Workspace | None = None
+) -> dict[str, Array]:
     """Gradients of all inputs from the stacked ``g_t = δ_t ⊙ f'(a_t)``, g of shape (B, T, H).
 
     One matmul each (eqs. ``bptt_grad_Wxh``, ``bptt_grad_Whh``, ``bptt_grad_bh``,
-    ``bptt_grad_h0``).  ``input_grad=False`` leaves out ``"x"``.
+    ``bptt_grad_h0``), on time-major rows: ``g`` as (T*B, H) rows (a view when
+    it is time-major, as :func:`_backprop_chunks` returns it), the inputs as
+    ``cache.x_rows`` and the states h_0..h_{T-1} as the view ``cache.hs[:-1]``.
+    ``input_grad=False`` leaves out ``"x"``; with a workspace, ``"x"`` lives in it.
     """
     B, T, D, H = cache.shape
-    g2 = g.reshape(B * T, H)
-    # h_{t-1} for t = 1..T, stacked like g: one copy, then dW_hh is one matmul.
-    h_prev = np.empty_like(cache.h)
-    h_prev[:, 0] = cache.h0
-    h_prev[:, 1:] = cache.h[:, :-1]
+    g_tm = _time_major(g)
+    g2 = g_tm.reshape(T * B, H)
     # Transposed operands are views: matmul hands BLAS the transpose flag, no copy.
-    grads = {"x": np.matmul(g2, cache.W_xh.T).reshape(B, T, D)} if input_grad else {}
-    grads["h0"] = np.matmul(g[:, 0], cache.W_hh.T)
-    grads["W_xh"] = np.matmul(cache.x.reshape(B * T, D).T, g2)
-    grads["W_hh"] = np.matmul(h_prev.reshape(B * T, H).T, g2)
-    grads["b_h"] = g2.sum(axis=0)
+    grads = {}
+    if input_grad:
+        dx = empty(workspace, "rnn.dx", (T * B, D), g.dtype)
+        grads["x"] = np.matmul(g2, cache.W_xh.T, out=dx).reshape(T, B, D).transpose(1, 0, 2)
+    grads["h0"] = np.matmul(g_tm[0], cache.W_hh.T)
+    grads["W_xh"] = np.matmul(cache.x_rows.T, g2)
+    grads["W_hh"] = np.matmul(cache.hs[:-1].reshape(T * B, H).T, g2)
+    grads["b_h"] = np.ones(T * B, g2.dtype) @ g2  # the sum over all rows, as a BLAS matrix-vector product
     return grads
 
 
@@ -306,7 +359,12 @@ def _chunk_windows(T: int, truncate: int | None) -> list[Window]:
 
 
 def rnn_backward(
-    dh: Array, cache: RNNCache, truncate: int | None = None, *, input_grad: bool = True
+    dh: Array,
+    cache: RNNCache,
+    truncate: int | None = None,
+    *,
+    input_grad: bool = True,
+    workspace: Workspace | None = None,
 ) -> dict[str, Array]:
     """Back-propagation through time for :func:`rnn_forward`.
 
@@ -331,6 +389,9 @@ def rnn_backward(
         ``False`` skips the gradient w.r.t. the inputs x, a (B*T, H) @ (H, D)
         matmul, when x is data (as in a language model) and nothing upstream
         needs it; the result then has no ``"x"`` key.
+    workspace : Workspace, optional, keyword-only
+        Keep the (B, T, H) scratch array and ``"x"`` in this workspace (see
+        :func:`rnn_forward`); the parameter gradients are always fresh arrays.
 
     Returns
     -------
@@ -341,7 +402,8 @@ def rnn_backward(
     if not isinstance(input_grad, (bool, np.bool_)):
         raise TypeError(f"input_grad must be a bool, got {type(input_grad).__name__} {input_grad!r}")
     truncate = check_positive_int(truncate, "truncate", allow_none=True)
+    workspace = check_workspace(workspace)
     dh = _check_backward_args(dh, cache)
     W_hhT = np.ascontiguousarray(cache.W_hh.T)
-    g = _backprop_chunks(dh, cache, W_hhT, _chunk_windows(dh.shape[1], truncate))
-    return _param_grads(g, cache, bool(input_grad))
+    g = _backprop_chunks(dh, cache, W_hhT, _chunk_windows(dh.shape[1], truncate), workspace)
+    return _param_grads(g, cache, bool(input_grad), workspace)

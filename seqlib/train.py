@@ -32,9 +32,10 @@ from ._validate import as_float_array, as_int_array, check_choice, check_positiv
 from .bptt import rnn_backward_tbptt
 from .clip import clip_by_global_norm, clip_by_value, global_norm
 from .init import _as_rng
-from .loss import sequence_loss, sequence_loss_backward, softmax
+from .loss import sequence_loss, sequence_loss_and_grad, softmax
 from .readout import linear_backward, linear_forward
 from .rnn import rnn_backward, rnn_forward
+from .workspace import Workspace, check_workspace
 
 __all__ = ["RNN_PARAM_NAMES", "TrainingHistory", "loss_and_grads", "evaluate_rnn", "train_rnn", "sample"]
 
@@ -138,9 +139,11 @@ def _check_clip(clip_norm: Any, clip_value: Any) -> None:
 # ----------------------------------------------------------------------------- one step
 
 
-def _forward(params: Mapping[str, Array], x: Array, activation: str):
-    h, cache = rnn_forward(x, None, params["W_xh"], params["W_hh"], params["b_h"], activation=activation)
-    out, ro_cache = linear_forward(h, params["W_hy"], params["b_y"])
+def _forward(params: Mapping[str, Array], x: Array, activation: str, workspace: Workspace | None = None):
+    h, cache = rnn_forward(
+        x, None, params["W_xh"], params["W_hh"], params["b_h"], activation=activation, workspace=workspace
+    )
+    out, ro_cache = linear_forward(h, params["W_hy"], params["b_y"], workspace=workspace)
     return out, cache, ro_cache
 
 
@@ -160,8 +163,15 @@ def loss_and_grads(
     loss: str = "ce",
     activation: str = "tanh",
     truncate: int | tuple[int, int] | None = None,
+    workspace: Workspace | None = None,
 ) -> tuple[float, dict[str, Array]]:
     """The loss of one batch and its gradient with respect to every parameter.
+
+    The forward pass is :func:`rnn_forward` then :func:`linear_forward`; for
+    ``loss="ce"`` the loss and its gradient come from one softmax
+    (:func:`sequence_loss_and_grad`); the backward pass is
+    :func:`linear_backward` then :func:`rnn_backward` (or
+    :func:`rnn_backward_tbptt`), without the gradient w.r.t. the data ``x``.
 
     Parameters
     ----------
@@ -181,6 +191,10 @@ def loss_and_grads(
         ``None``: full BPTT; ``k``: chunked truncation,
         ``rnn_backward(..., truncate=k)``; ``(k1, k2)``:
         ``rnn_backward_tbptt(..., k1, k2)``.
+    workspace : Workspace, optional
+        Reuse the large intermediate arrays of the previous call with the same
+        workspace (see :mod:`seqlib.workspace`); the returned gradients are
+        always fresh arrays.  :func:`train_rnn` passes one.
 
     Returns
     -------
@@ -191,13 +205,14 @@ def loss_and_grads(
     _check_params(params)
     check_choice(loss, "loss", _LOSSES)
     mode, k = _check_truncate(truncate)
-    out, cache, ro_cache = _forward(params, x, activation)
+    workspace = check_workspace(workspace)
+    out, cache, ro_cache = _forward(params, x, activation, workspace)
     B, T, V = out.shape
     if loss == "ce":
         if weights is None:
             weights = np.ones((B, T), dtype=out.dtype)
-        value = float(sequence_loss(out, targets, weights))
-        dout = sequence_loss_backward(out, targets, weights)
+        ce, dout = sequence_loss_and_grad(out, targets, weights, workspace=workspace)
+        value = float(ce)
     else:
         if weights is not None:
             raise ValueError("weights must be None for loss='mse' (the loss is read out at the last step only)")
@@ -206,11 +221,11 @@ def loss_and_grads(
         value = float(np.mean(err * err))
         dout = np.zeros_like(out)
         dout[:, -1] = (2.0 / err.size) * err
-    g_ro = linear_backward(dout, ro_cache)
+    g_ro = linear_backward(dout, ro_cache, workspace=workspace)
     if mode == "tbptt":
         g_rnn = rnn_backward_tbptt(g_ro["h"], cache, *k)
     else:
-        g_rnn = rnn_backward(g_ro["h"], cache, truncate=k)
+        g_rnn = rnn_backward(g_ro["h"], cache, truncate=k, input_grad=False, workspace=workspace)
     grads = {"W_xh": g_rnn["W_xh"], "W_hh": g_rnn["W_hh"], "b_h": g_rnn["b_h"], "W_hy": g_ro["W"], "b_y": g_ro["b"]}
     return value, grads
 
@@ -337,6 +352,7 @@ def train_rnn(
 
         it = tqdm(it, desc="training", leave=False)
     diverged = None
+    workspace = Workspace()  # the step's large arrays, allocated once for the whole run
     t0 = time.perf_counter()
     with np.errstate(over="ignore", invalid="ignore"):
         for step in it:
@@ -345,7 +361,9 @@ def train_rnn(
             batch = batches(rng)
             if not isinstance(batch, tuple) or len(batch) not in (2, 3):
                 raise TypeError(f"batches(rng) must return (x, targets) or (x, targets, weights), got {type(batch).__name__}")
-            value, grads = loss_and_grads(params, *batch, loss=loss, activation=activation, truncate=truncate)
+            value, grads = loss_and_grads(
+                params, *batch, loss=loss, activation=activation, truncate=truncate, workspace=workspace
+            )
             loss_h[step] = value
             norm = global_norm(grads)
             norm_h[step] = norm
