@@ -7,8 +7,11 @@ Run with ``make bench`` (or ``python bench/bench_rnn.py --quick``).  Prints
    and float64: the bound;
 2. for each size, the fwd+bwd time of the RNN alone (``rnn_forward`` +
    ``rnn_backward``) and of the whole model (RNN + linear readout +
-   ``sequence_loss`` and their backward passes), for seqlib and for a plain
-   per-step numpy implementation, with the FLOP count, the achieved GFLOP/s
+   ``sequence_loss`` and their backward passes), for a plain per-step numpy
+   implementation and for seqlib two ways: "seqlib", as ``train_rnn`` runs a
+   step (a reused :class:`seqlib.Workspace`, one softmax for the loss and its
+   gradient via ``sequence_loss_and_grad``), and "fresh", the functions the
+   chapters teach called one by one with every array new; with the FLOP count, the achieved GFLOP/s
    and the fraction of the matmul bound, plus the time of the model's matmuls
    alone at their actual shapes (a tighter, shape-aware bound);
 3. a summary table.
@@ -187,18 +190,31 @@ def plain_model_fwd_bwd(x, targets, weights, p):
     return loss, g
 
 
-def seqlib_rnn_fwd_bwd(x, h0, W_xh, W_hh, b_h, dh):
-    h, cache = seqlib.rnn_forward(x, h0, W_xh, W_hh, b_h)
-    return h, seqlib.rnn_backward(dh, cache)
+def seqlib_rnn_fwd_bwd(x, h0, W_xh, W_hh, b_h, dh, workspace=None):
+    h, cache = seqlib.rnn_forward(x, h0, W_xh, W_hh, b_h, workspace=workspace)
+    return h, seqlib.rnn_backward(dh, cache, workspace=workspace)
 
 
-def seqlib_model_fwd_bwd(x, targets, weights, p):
+def seqlib_model_fwd_bwd(x, targets, weights, p, workspace=None):
+    """One training step's fwd+bwd as :func:`seqlib.loss_and_grads` (and so ``train_rnn``) runs it:
+    one softmax for the loss and its gradient, the large arrays in a reused workspace."""
+    h, rcache = seqlib.rnn_forward(x, None, p["W_xh"], p["W_hh"], p["b_h"], workspace=workspace)
+    logits, lcache = seqlib.linear_forward(h, p["W_hy"], p["b_y"], workspace=workspace)
+    loss, dlogits = seqlib.sequence_loss_and_grad(logits, targets, weights, workspace=workspace)
+    gl = seqlib.linear_backward(dlogits, lcache, workspace=workspace)
+    gr = seqlib.rnn_backward(gl["h"], rcache, input_grad=False, workspace=workspace)  # x is data: no dx matmul
+    return loss, {"W_xh": gr["W_xh"], "W_hh": gr["W_hh"], "b_h": gr["b_h"], "W_hy": gl["W"], "b_y": gl["b"]}
+
+
+def seqlib_model_fwd_bwd_separate(x, targets, weights, p):
+    """The same step from the functions the chapters teach, one by one: no workspace, and
+    ``sequence_loss`` and ``sequence_loss_backward`` each computing their own softmax."""
     h, rcache = seqlib.rnn_forward(x, None, p["W_xh"], p["W_hh"], p["b_h"])
     logits, lcache = seqlib.linear_forward(h, p["W_hy"], p["b_y"])
     loss = seqlib.sequence_loss(logits, targets, weights)
     dlogits = seqlib.sequence_loss_backward(logits, targets, weights)
     gl = seqlib.linear_backward(dlogits, lcache)
-    gr = seqlib.rnn_backward(gl["h"], rcache, input_grad=False)  # x is data: no dx matmul
+    gr = seqlib.rnn_backward(gl["h"], rcache, input_grad=False)
     return loss, {"W_xh": gr["W_xh"], "W_hh": gr["W_hh"], "b_h": gr["b_h"], "W_hy": gl["W"], "b_y": gl["b"]}
 
 
@@ -299,28 +315,34 @@ def _cases(sizes_model: list, rng: np.random.Generator) -> list[dict]:
             W_hh = (rng.standard_normal((H, H)) / np.sqrt(H)).astype(dtype)
             b_h = np.zeros(H, dtype)
             dh = rng.standard_normal((B, T, H)).astype(dtype)
+            ws = seqlib.Workspace()
             _, g_plain = plain_rnn_fwd_bwd(x, h0, W_xh, W_hh, b_h, dh)
-            _, g_seq = seqlib_rnn_fwd_bwd(x, h0, W_xh, W_hh, b_h, dh)
-            err = max(seqlib.relative_error(g_plain[k], g_seq[k]) for k in g_seq)
-            assert err < (1e-4 if dtype == np.float32 else 1e-10), f"plain and seqlib disagree: {err:.2e}"
+            for w in (None, ws):
+                _, g_seq = seqlib_rnn_fwd_bwd(x, h0, W_xh, W_hh, b_h, dh, w)
+                err = max(seqlib.relative_error(g_plain[k], g_seq[k]) for k in g_seq)
+                assert err < (1e-4 if dtype == np.float32 else 1e-10), f"plain and seqlib disagree: {err:.2e}"
             cases.append({"part": "rnn", "size": [B, T, D, H], "dtype": np.dtype(dtype).name,
                           "gflop": rnn_flops(B, T, D, H) / 1e9, "fns": {
                               "plain": lambda a=(x, h0, W_xh, W_hh, b_h, dh): plain_rnn_fwd_bwd(*a),
-                              "seqlib": lambda a=(x, h0, W_xh, W_hh, b_h, dh): seqlib_rnn_fwd_bwd(*a)}})
+                              "fresh": lambda a=(x, h0, W_xh, W_hh, b_h, dh): seqlib_rnn_fwd_bwd(*a),
+                              "seqlib": lambda a=(x, h0, W_xh, W_hh, b_h, dh), w=ws: seqlib_rnn_fwd_bwd(*a, w)}})
     for (B, T, D, H, V) in sizes_model:
         for dtype in DTYPES:
             x = rng.standard_normal((B, T, D)).astype(dtype)
             targets = rng.integers(0, V, (B, T))
             weights = np.ones((B, T), dtype)
             p = seqlib.init_rnn_params(D, H, V, rng=np.random.default_rng(1), dtype=dtype)
+            ws = seqlib.Workspace()
             _, g_plain = plain_model_fwd_bwd(x, targets, weights, p)
-            _, g_seq = seqlib_model_fwd_bwd(x, targets, weights, p)
-            err = max(seqlib.relative_error(g_plain[k], g_seq[k]) for k in g_seq)
-            assert err < (1e-3 if dtype == np.float32 else 1e-9), f"plain and seqlib disagree: {err:.2e}"
+            for _, g_seq in (seqlib_model_fwd_bwd(x, targets, weights, p, ws),
+                             seqlib_model_fwd_bwd_separate(x, targets, weights, p)):
+                err = max(seqlib.relative_error(g_plain[k], g_seq[k]) for k in g_seq)
+                assert err < (1e-3 if dtype == np.float32 else 1e-9), f"plain and seqlib disagree: {err:.2e}"
             cases.append({"part": "model", "size": [B, T, D, H, V], "dtype": np.dtype(dtype).name,
                           "gflop": model_flops(B, T, D, H, V) / 1e9, "fns": {
                               "plain": lambda a=(x, targets, weights, p): plain_model_fwd_bwd(*a),
-                              "seqlib": lambda a=(x, targets, weights, p): seqlib_model_fwd_bwd(*a),
+                              "fresh": lambda a=(x, targets, weights, p): seqlib_model_fwd_bwd_separate(*a),
+                              "seqlib": lambda a=(x, targets, weights, p), w=ws: seqlib_model_fwd_bwd(*a, w),
                               "matmuls": model_matmuls(B, T, D, H, V, dtype)}})
     return cases
 
@@ -387,40 +409,42 @@ def main() -> None:
             row["torch_s"] = min(t["best_s"] for t in ts)
             row["torch_median_s"] = float(np.median([t["median_s"] for t in ts]))
 
-    def pct(row: dict) -> float:
-        return 100 * row["gflop"] / row["seqlib_s"] / peak[row["dtype"]]
+    def pct(row: dict, key: str = "seqlib_s") -> float:
+        return 100 * row["gflop"] / row[key] / peak[row["dtype"]]
 
+    print("\nseqlib = with a Workspace, as train_rnn runs (the model: also sequence_loss_and_grad); "
+          "fresh = without, every array new (the model: sequence_loss and sequence_loss_backward)")
     print("\nRNN alone: rnn_forward + rnn_backward (tanh), best times")
-    hdr = (f"{'(B,T,D,H)':<26}{'dtype':<9}{'GFLOP':>8}{'plain ms':>10}{'seqlib ms':>11}{'speed-up':>9}"
-           f"{'GFLOP/s':>9}{'% bound':>9}")
+    hdr = (f"{'(B,T,D,H)':<26}{'dtype':<9}{'GFLOP':>8}{'plain ms':>10}{'fresh ms':>10}{'seqlib ms':>11}"
+           f"{'speed-up':>9}{'GFLOP/s':>9}{'% bound':>9}")
     print(hdr + "\n" + "-" * len(hdr))
     for row in results["rnn"]:
         print(f"{str(tuple(row['size'])):<26}{row['dtype']:<9}{row['gflop']:>8.3f}{row['plain_s'] * 1e3:>10.2f}"
-              f"{row['seqlib_s'] * 1e3:>11.2f}{row['plain_s'] / row['seqlib_s']:>8.2f}x"
+              f"{row['fresh_s'] * 1e3:>10.2f}{row['seqlib_s'] * 1e3:>11.2f}{row['plain_s'] / row['seqlib_s']:>8.2f}x"
               f"{row['gflop'] / row['seqlib_s']:>9.1f}{pct(row):>8.1f}%")
 
     torch_hdr = f"{'torch ms':>10}" if "torch" in results else ""
     print("\nWhole model: RNN + linear readout + sequence_loss, forward and backward (tanh), best times"
           + (f"; torch {results['torch']['torch']} with autograd" if "torch" in results else ""))
-    hdr = (f"{'(B,T,D,H,V)':<26}{'dtype':<9}{'GFLOP':>8}{'plain ms':>10}{'seqlib ms':>11}{'speed-up':>9}"
-           f"{'GFLOP/s':>9}{'% bound':>9}{'matmuls ms':>12}{torch_hdr}")
+    hdr = (f"{'(B,T,D,H,V)':<26}{'dtype':<9}{'GFLOP':>8}{'plain ms':>10}{'fresh ms':>10}{'seqlib ms':>11}"
+           f"{'speed-up':>9}{'GFLOP/s':>9}{'% bound':>9}{'matmuls ms':>12}{torch_hdr}")
     print(hdr + "\n" + "-" * len(hdr))
     for row in results["model"]:
         line = (f"{str(tuple(row['size'])):<26}{row['dtype']:<9}{row['gflop']:>8.3f}{row['plain_s'] * 1e3:>10.2f}"
-                f"{row['seqlib_s'] * 1e3:>11.2f}{row['plain_s'] / row['seqlib_s']:>8.2f}x"
+                f"{row['fresh_s'] * 1e3:>10.2f}{row['seqlib_s'] * 1e3:>11.2f}{row['plain_s'] / row['seqlib_s']:>8.2f}x"
                 f"{row['gflop'] / row['seqlib_s']:>9.1f}{pct(row):>8.1f}%{row['matmuls_s'] * 1e3:>12.2f}")
         print(line + (f"{row['torch_s'] * 1e3:>10.2f}" if "torch_s" in row else ""))
 
     print("\nSummary (whole model, seqlib): % of the matmul bound "
           f"(float32 {peak['float32']:.0f}, float64 {peak['float64']:.0f} GFLOP/s)")
-    hdr = f"{'(B,T,D,H,V)':<26}{'float32':>10}{'float64':>10}{'vs plain f32':>14}" + (
-        f"{'vs torch f32':>14}" if "torch" in results else "")
+    hdr = (f"{'(B,T,D,H,V)':<26}{'float32':>10}{'float64':>10}{'f32 fresh':>11}{'f32 matmuls':>13}"
+           f"{'vs plain f32':>14}") + (f"{'vs torch f32':>14}" if "torch" in results else "")
     print(hdr + "\n" + "-" * len(hdr))
     by = {(tuple(r["size"]), r["dtype"]): r for r in results["model"]}
     for size in sizes_model:
         r32, r64 = by[(tuple(size), "float32")], by[(tuple(size), "float64")]
-        line = (f"{str(tuple(size)):<26}{pct(r32):>9.1f}%{pct(r64):>9.1f}%"
-                f"{r32['plain_s'] / r32['seqlib_s']:>13.2f}x")
+        line = (f"{str(tuple(size)):<26}{pct(r32):>9.1f}%{pct(r64):>9.1f}%{pct(r32, 'fresh_s'):>10.1f}%"
+                f"{pct(r32, 'matmuls_s'):>12.1f}%{r32['plain_s'] / r32['seqlib_s']:>13.2f}x")
         print(line + (f"{r32['torch_s'] / r32['seqlib_s']:>13.2f}x" if "torch_s" in r32 else ""))
 
     if args.save:

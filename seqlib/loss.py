@@ -35,6 +35,7 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 
+from ._layout import last_axis_sum
 from ._validate import _describe, as_float_array, as_int_array, check_choice, check_shape
 from .workspace import Workspace, check_workspace, empty_like_layout
 
@@ -655,7 +656,8 @@ def sequence_loss_and_grad(
     Returns
     -------
     loss : ndarray
-        Exactly :func:`sequence_loss` with the same flags (same operations).
+        :func:`sequence_loss` with the same flags, up to rounding (the sum
+        of the exponentials is a BLAS product here).
     dlogits : ndarray, shape (B, T, V)
         :func:`sequence_loss_backward` with ``upstream=None``, i.e. the
         gradient of the sum of the entries of ``loss`` (of ``loss`` itself for
@@ -684,11 +686,12 @@ def sequence_loss_and_grad(
     workspace = check_workspace(workspace)
     z, y, w = _seq_inputs(logits, targets, weights)
     g = empty_like_layout(workspace, "loss.dlogits", z)
-    # The loss: the same operations as _nll, into g.
-    np.subtract(z, np.max(z, axis=-1, keepdims=True), out=g)  # max entry becomes 0: exp never overflows
+    # The loss: the operations of _nll, into g.  z is finite (checked), so
+    # fmax, which skips the NaN test of max, gives the same maximum faster.
+    np.subtract(z, np.fmax.reduce(z, axis=-1, keepdims=True), out=g)  # max entry becomes 0: exp never overflows
     shifted_y = _pick(g, y)
     np.exp(g, out=g)
-    s = np.sum(g, axis=-1)  # >= 1
+    s = last_axis_sum(g)  # >= 1
     crossent = (np.log(s) - shifted_y) * w
     axes, denom = _reduction(w, *flags)
     loss = crossent if denom is None else _divide_no_nan(np.sum(crossent, axis=axes), denom)

@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._validate import as_float_array, check_shape
+from ._layout import rows, unrows
 from .workspace import Workspace, check_workspace, empty
 
 __all__ = ["linear_forward", "linear_backward", "ReadoutCache"]
@@ -50,28 +51,6 @@ class ReadoutCache(NamedTuple):
     W: np.ndarray
     lead: tuple[int, ...]
     order: tuple[int, ...]
-
-
-def _rows(a: np.ndarray, order: tuple[int, ...] | None = None) -> tuple[np.ndarray, tuple[int, ...]]:
-    """``a`` (..., K) as a 2-D (N, K) array of rows, and the order of its leading axes in that array.
-
-    The rows follow ``a``'s memory: if some permutation of the leading axes
-    makes ``a`` C-contiguous (a C-ordered array, or a transposed view of one
-    such as the time-major states of the RNN), the result is a view in that
-    order and nothing is copied.  With ``order`` given, the rows follow that
-    order (a view if possible, else one copy).
-    """
-    lead = a.ndim - 1
-    if order is None:  # slowest-varying axis first; stable, so ties keep their order
-        order = tuple(sorted(range(lead), key=lambda i: -a.strides[i]))
-    perm = a.transpose(*order, lead)
-    return np.ascontiguousarray(perm).reshape(-1, a.shape[-1]), order
-
-
-def _unrows(rows: np.ndarray, lead: tuple[int, ...], order: tuple[int, ...]) -> np.ndarray:
-    """Inverse of :func:`_rows`: (N, K) rows back to shape ``(*lead, K)`` (a view)."""
-    out = rows.reshape(*(lead[i] for i in order), rows.shape[-1])
-    return out.transpose(*np.argsort(order), len(order))
 
 
 def linear_forward(
@@ -117,14 +96,14 @@ def linear_forward(
     check_shape(W, "W", ("H", "V"), dims)
     check_shape(b, "b", ("V",), dims)
     lead = h.shape[:-1]
-    h2, order = _rows(h)  # no copy, whatever the order of the leading axes in memory
+    h2, order = rows(h)  # no copy, whatever the order of the leading axes in memory
     out = empty(workspace, "linear.out", (h2.shape[0], dims["V"]), np.result_type(h2, W))
     np.matmul(h2, W, out=out)
     if np.result_type(out, b) == out.dtype:
         out += b  # in place: no second (N, V) array
     else:
         out = out + b
-    return _unrows(out, lead, order), ReadoutCache(h2, W, lead, order)
+    return unrows(out, lead, order), ReadoutCache(h2, W, lead, order)
 
 
 def linear_backward(
@@ -162,8 +141,8 @@ def linear_backward(
     dout = as_float_array(dout, "dout")
     if dout.shape != (*lead, V):
         raise ValueError(f"dout must have the shape of out, (..., V) = {(*lead, V)}, got {dout.shape}")
-    d2, _ = _rows(dout, order)  # rows in the order of h2 (a view when dout has out's layout)
+    d2, _ = rows(dout, order)  # rows in the order of h2 (a view when dout has out's layout)
     dh = empty(workspace, "linear.dh", (d2.shape[0], H), np.result_type(d2, W))
     np.matmul(d2, W.T, out=dh)
     db = np.ones(d2.shape[0], d2.dtype) @ d2  # the sum over rows, as a BLAS matrix-vector product
-    return {"h": _unrows(dh, lead, order), "W": h2.T @ d2, "b": db}
+    return {"h": unrows(dh, lead, order), "W": h2.T @ d2, "b": db}
