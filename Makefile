@@ -70,7 +70,7 @@ lab: setup
 test: test-seqlib test-chapters test-build test-reproducible test-browser
 
 test-seqlib: setup
-	$(PY) -m pytest -W error tests --ignore=tests/browser --ignore=tests/built
+	$(PY) -m pytest -W error --doctest-modules seqlib tests --ignore=tests/browser --ignore=tests/built
 
 test-chapters: setup
 	$(PY) -m pytest -W error chapters

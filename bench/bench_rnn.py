@@ -202,7 +202,8 @@ def seqlib_model_fwd_bwd(x, targets, weights, p, workspace=None):
     logits, lcache = seqlib.linear_forward(h, p["W_hy"], p["b_y"], workspace=workspace)
     loss, dlogits = seqlib.sequence_loss_and_grad(logits, targets, weights, workspace=workspace)
     gl = seqlib.linear_backward(dlogits, lcache, workspace=workspace)
-    gr = seqlib.rnn_backward(gl["h"], rcache, input_grad=False, workspace=workspace)  # x is data: no dx matmul
+    gr = seqlib.rnn_backward(gl["h"], rcache, input_grad=False,  # x is data: no dx matmul
+                             workspace=workspace, overwrite_dh=True)  # gl["h"] is scratch
     return loss, {"W_xh": gr["W_xh"], "W_hh": gr["W_hh"], "b_h": gr["b_h"], "W_hy": gl["W"], "b_y": gl["b"]}
 
 

@@ -291,7 +291,12 @@ def _time_major(a: Array) -> Array:
 
 
 def _backprop_chunks(
-    dh: Array, cache: RNNCache, W_hhT: Array, windows: Iterable[Window], workspace: Workspace | None = None
+    dh: Array,
+    cache: RNNCache,
+    W_hhT: Array,
+    windows: Iterable[Window],
+    workspace: Workspace | None = None,
+    overwrite_dh: bool = False,
 ) -> Array:
     """:func:`_backprop_windows` for windows that do not overlap, the fast path of :func:`rnn_backward`.
 
@@ -301,11 +306,17 @@ def _backprop_chunks(
     views of (T, B, H) arrays, every step touches contiguous (B, H) blocks, and
     nothing of size (T, B, H) is allocated but the result: f'(a_t) is computed
     step by step into a (B, H) buffer (for tanh from h_t, ``1 - h_t**2``).
+    With ``overwrite_dh`` and a time-major ``dh``, g_t is written over dh_t,
+    which the recursion has consumed by then: one stream through memory
+    fewer per step, and no second (T, B, H) array.
     """
     B, T, H = dh.shape
     act = get_activation(cache.activation)
     dh_tm = _time_major(dh)
-    g_tm = empty(workspace, "rnn.g", (T, B, H), dh.dtype)  # every step is written: the windows cover 0..T-1
+    if overwrite_dh and np.may_share_memory(dh_tm, dh):  # a view, not a copy made by _time_major
+        g_tm = dh_tm
+    else:  # every step is written: the windows cover 0..T-1
+        g_tm = empty(workspace, "rnn.g", (T, B, H), dh.dtype)
     delta = np.empty((B, H), dh.dtype)
     fp = np.empty((B, H), dh.dtype)
     tanh = act.name == "tanh"
@@ -367,6 +378,7 @@ def rnn_backward(
     *,
     input_grad: bool = True,
     workspace: Workspace | None = None,
+    overwrite_dh: bool = False,
 ) -> dict[str, Array]:
     """Back-propagation through time for :func:`rnn_forward`.
 
@@ -394,6 +406,12 @@ def rnn_backward(
     workspace : Workspace, optional, keyword-only
         Keep the (B, T, H) scratch array and ``"x"`` in this workspace (see
         :func:`rnn_forward`); the parameter gradients are always fresh arrays.
+    overwrite_dh : bool, keyword-only, default False
+        Allow the function to overwrite ``dh`` with the gradient w.r.t. the
+        pre-activations (as scipy's ``overwrite_a``), saving a pass through
+        memory when ``dh`` is a scratch array, such as the ``"h"`` gradient of
+        :func:`seqlib.readout.linear_backward` with a workspace.  Used only
+        when ``dh`` is a float array of the cache's dtype laid out time-major.
 
     Returns
     -------
@@ -401,11 +419,12 @@ def rnn_backward(
         ``"x"`` (B, T, D), ``"h0"`` (B, H), ``"W_xh"`` (D, H), ``"W_hh"`` (H, H),
         ``"b_h"`` (H,), in the dtype of the cache.
     """
-    if not isinstance(input_grad, (bool, np.bool_)):
-        raise TypeError(f"input_grad must be a bool, got {type(input_grad).__name__} {input_grad!r}")
+    for name, flag in (("input_grad", input_grad), ("overwrite_dh", overwrite_dh)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"{name} must be a bool, got {type(flag).__name__} {flag!r}")
     truncate = check_positive_int(truncate, "truncate", allow_none=True)
     workspace = check_workspace(workspace)
     dh = _check_backward_args(dh, cache)
     W_hhT = np.ascontiguousarray(cache.W_hh.T)
-    g = _backprop_chunks(dh, cache, W_hhT, _chunk_windows(dh.shape[1], truncate), workspace)
+    g = _backprop_chunks(dh, cache, W_hhT, _chunk_windows(dh.shape[1], truncate), workspace, bool(overwrite_dh))
     return _param_grads(g, cache, bool(input_grad), workspace)

@@ -225,7 +225,9 @@ def loss_and_grads(
     if mode == "tbptt":
         g_rnn = rnn_backward_tbptt(g_ro["h"], cache, *k)
     else:
-        g_rnn = rnn_backward(g_ro["h"], cache, truncate=k, input_grad=False, workspace=workspace)
+        g_rnn = rnn_backward(  # g_ro["h"] is scratch: rnn_backward may overwrite it
+            g_ro["h"], cache, truncate=k, input_grad=False, workspace=workspace, overwrite_dh=True
+        )
     grads = {"W_xh": g_rnn["W_xh"], "W_hh": g_rnn["W_hh"], "b_h": g_rnn["b_h"], "W_hy": g_ro["W"], "b_y": g_ro["b"]}
     return value, grads
 

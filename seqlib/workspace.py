@@ -58,6 +58,14 @@ class Workspace:
             arr = self._arrays[key] = np.empty(shape, dtype)
         return arr
 
+    def __len__(self) -> int:
+        return len(self._arrays)
+
+    @property
+    def shapes(self) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+        """``{key: (shape, dtype)}`` of every array held, in the order they were first made."""
+        return {k: (a.shape, a.dtype) for k, a in self._arrays.items()}
+
     @property
     def nbytes(self) -> int:
         """Bytes held by all arrays."""

@@ -155,6 +155,29 @@ def test_rnn_same_results_with_workspace(dtype, activation, truncate, input_grad
     assert np.array_equal(h1_ref, h1_copy)
 
 
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+@pytest.mark.parametrize("truncate", [None, 2, 3])
+@pytest.mark.parametrize("layout", ["time_major", "batch_major"])
+def test_overwrite_dh(activation, truncate, layout):
+    x, h0, W_xh, W_hh, b_h, dh = rnn_problem(T=7)
+    _, cache = rnn_forward(x, h0, W_xh, W_hh, b_h, activation)
+    ref = rnn_backward(dh, cache, truncate)
+    d = time_major(dh) if layout == "time_major" else dh.copy()
+    got = rnn_backward(d, cache, truncate, overwrite_dh=True)
+    for k in ref:
+        assert_same(got[k], ref[k])
+    if layout == "time_major":  # overwritten with the gradient w.r.t. the pre-activations, g_t = δ_t ⊙ f'(a_t)
+        assert not np.array_equal(d, dh)
+        assert np.allclose(d[:, 0] @ W_hh.T, ref["h0"], rtol=1e-12) and np.allclose(d.sum((0, 1)), ref["b_h"])
+    else:  # a batch-major dh is copied to time-major first, and the copy is overwritten, not dh
+        assert_same(d, dh)
+    d = time_major(dh)
+    rnn_backward(d, cache, truncate)  # the default never writes into dh
+    assert_same(d, dh)
+    with pytest.raises(TypeError, match="overwrite_dh must be a bool"):
+        rnn_backward(dh, cache, overwrite_dh=1)
+
+
 _SHARED_WS = Workspace()  # shared by all examples of the next test
 
 
