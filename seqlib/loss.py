@@ -35,9 +35,9 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 
-from ._layout import last_axis_sum
+from ._layout import rows, unrows
 from ._validate import _describe, as_float_array, as_int_array, check_choice, check_shape
-from .workspace import Workspace, check_workspace, empty_like_layout
+from .workspace import Workspace, check_workspace, empty
 
 __all__ = [
     "softmax",
@@ -640,7 +640,9 @@ def sequence_loss_and_grad(
     The loss needs ``log sum_v exp(z_v - m)`` (eq. ``log_softmax``) and the
     gradient needs ``exp(z_v - m) / sum_v exp(z_v - m)`` (eq. ``ce_grad_logits``):
     the same exponentials.  Computed once, they serve both, and the array that
-    holds them becomes the gradient in place.  This is what a training step
+    holds them becomes the gradient in place.  The work goes block by block
+    over the rows, so that each block of logits is read from memory once and
+    the passes in between run in the cache.  This is what a training step
     calls; the separate functions are what the book explains.
 
     Parameters
@@ -661,9 +663,10 @@ def sequence_loss_and_grad(
     dlogits : ndarray, shape (B, T, V)
         :func:`sequence_loss_backward` with ``upstream=None``, i.e. the
         gradient of the sum of the entries of ``loss`` (of ``loss`` itself for
-        the scalar default), up to rounding; in the memory layout of
-        ``logits`` (time-major if the logits are, see
-        :func:`seqlib.readout.linear_forward`).
+        the scalar default), up to rounding.  In the memory layout of
+        ``logits`` when some order of their leading axes makes them
+        contiguous (C order, or time-major as :func:`seqlib.readout.linear_forward`
+        returns them), otherwise C-ordered.
 
     Raises
     ------
@@ -685,23 +688,38 @@ def sequence_loss_and_grad(
     _check_flags(*flags)
     workspace = check_workspace(workspace)
     z, y, w = _seq_inputs(logits, targets, weights)
-    g = empty_like_layout(workspace, "loss.dlogits", z)
-    # The loss: the operations of _nll, into g.  z is finite (checked), so
-    # fmax, which skips the NaN test of max, gives the same maximum faster.
-    np.subtract(z, np.fmax.reduce(z, axis=-1, keepdims=True), out=g)  # max entry becomes 0: exp never overflows
-    shifted_y = _pick(g, y)
-    np.exp(g, out=g)
-    s = last_axis_sum(g)  # >= 1
-    crossent = (np.log(s) - shifted_y) * w
+    B, T, V = z.shape
+    coef = _token_coef(z, w, flags)  # (B, T): each token's factor, from the weights alone
+    dtype = np.result_type(coef, z)
+    # Everything below works on (N, V) rows in z's memory order (a view for
+    # time-major logits), block by block: each block of z is read from memory
+    # once and each block of g written once, and every pass in between runs
+    # on data that is still in the cache.
+    z2, order = rows(z)
+    g2 = empty(workspace, "loss.dlogits", z2.shape, dtype)
+    y2 = np.ascontiguousarray(y.transpose(order)).reshape(-1)
+    c2 = np.ascontiguousarray(coef.transpose(order)).reshape(-1)
+    N = z2.shape[0]
+    shifted_y, s = np.empty(N, dtype), np.empty(N, dtype)
+    ones = np.ones(V, dtype)
+    step = max(1, (1 << 19) // (V * g2.itemsize))  # 512 KiB of g per block
+    pick = np.arange(min(step, N))
+    for i in range(0, N, step):
+        j = min(i + step, N)
+        zb, gb, yb, r = z2[i:j], g2[i:j], y2[i:j], pick[: j - i]
+        # The loss, as _nll: log sum exp(z - m) - (z_y - m).  z is finite (checked),
+        # so fmax, which skips the NaN test of max, gives the same maximum faster.
+        np.subtract(zb, np.fmax.reduce(zb, axis=1, keepdims=True), out=gb)  # max entry 0: exp never overflows
+        shifted_y[i:j] = gb[r, yb]
+        np.exp(gb, out=gb)
+        np.dot(gb, ones, out=s[i:j])  # the row sums (>= 1) as a BLAS product
+        # The gradient, in place: coef * (softmax - onehot), softmax = exp(z - m) / s.
+        gb *= (c2[i:j] / s[i:j])[:, None]
+        gb[r, yb] -= c2[i:j]
+    crossent = unrows(np.log(s) - shifted_y, (B, T), order) * w
     axes, denom = _reduction(w, *flags)
     loss = crossent if denom is None else _divide_no_nan(np.sum(crossent, axis=axes), denom)
-    # The gradient: coef * (softmax - onehot), with softmax = g / s.
-    coef = _token_coef(z, w, flags)
-    if np.result_type(coef, g) != g.dtype:  # e.g. float32 logits with float64 weights
-        g = g.astype(np.result_type(coef, g))
-    g *= (coef / s)[..., None]
-    np.put_along_axis(g, y[..., None], _pick(g, y)[..., None] - coef[..., None], axis=-1)
-    return loss, g
+    return loss, unrows(g2, (B, T), order)
 
 
 # ---------------------------------------------------------------------------

@@ -90,13 +90,3 @@ def empty(workspace: Workspace | None, key: str, shape: tuple[int, ...], dtype: 
     """``np.empty(shape, dtype)``, or the workspace's array under ``key``."""
     return np.empty(shape, dtype) if workspace is None else workspace.empty(key, shape, dtype)
 
-
-def empty_like_layout(workspace: Workspace | None, key: str, a: np.ndarray, dtype: np.dtype | type | None = None) -> np.ndarray:
-    """An array of ``a``'s shape whose axes lie in memory in ``a``'s order (``np.empty_like`` with order "K").
-
-    For a (B, T, V) view of a time-major (T, B, V) array the result is such a
-    view too, so elementwise work between the two walks both in memory order.
-    """
-    order = sorted(range(a.ndim), key=lambda i: -a.strides[i])  # slowest-varying axis first
-    buf = empty(workspace, key, tuple(a.shape[i] for i in order), a.dtype if dtype is None else dtype)
-    return buf.transpose(np.argsort(order))
