@@ -64,10 +64,12 @@ class RNNCache:
     hs : ndarray (T+1, B, H)
         Time-major storage of the states: ``hs[0]`` is h0 and ``hs[t]`` is
         h_t, so ``h`` is the view ``hs[1:].transpose(1, 0, 2)``.
-    x_rows : ndarray (T*B, D)
-        The inputs as time-major rows, ``x_rows[t*B + b] = x[b, t]`` (a view
-        of ``x`` when ``x`` is itself a transposed time-major array, otherwise
-        one copy).
+    x_rows : ndarray (T*B, D+1)
+        The inputs as time-major rows with a 1 appended,
+        ``x_rows[t*B + b] = [x[b, t], 1]``: the bias b_h is the weight of
+        that constant input, so ``x_rows @ [W_xh; b_h]`` gives every
+        ``x_t W_xh + b_h`` in one matmul and ``x_rows.T @ g`` gives
+        dL/dW_xh and dL/db_h together.
 
     All arrays share one float dtype.  ``a``, ``h`` and ``h0`` are views of
     time-major arrays (see the module docstring); index them as (B, T, H).
@@ -162,29 +164,25 @@ def rnn_forward(
     x, W_xh, W_hh, b_h = (np.asarray(v, dtype=dtype) for v in (x, W_xh, W_hh, b_h))
     h0 = np.zeros((B, H), dtype) if h0 is None else np.asarray(h0, dtype=dtype)
 
-    # Time-major: one transposing copy of x (free if x is already a transposed
-    # time-major array), then all T input projections are one (T*B, D) @ (D, H)
-    # matmul, written straight into the preallocated pre-activation buffer.
-    # The loop does only what is sequential: one (B, H) @ (H, H) matmul and three
-    # elementwise operations per step, in place on contiguous (B, H) blocks.
-    # np.dot makes the same BLAS call as np.matmul with less overhead per call,
-    # which adds up over T calls of a few microseconds each.
-    x_tm = x.transpose(1, 0, 2)
-    if x_tm.flags.c_contiguous:
-        x_rows = x_tm.reshape(T * B, D)
-    else:
-        x_rows = empty(workspace, "rnn.x_rows", (T * B, D), dtype)
-        np.copyto(x_rows.reshape(T, B, D), x_tm)
+    # Time-major rows of x with a column of ones appended (one copy): the bias
+    # is the weight of an input that is always 1, so all T input projections
+    # and the bias are one (T*B, D+1) @ (D+1, H) matmul, written straight into
+    # the preallocated pre-activation buffer.  The loop does only what is
+    # sequential: one (B, H) @ (H, H) matmul and two elementwise operations per
+    # step, in place on contiguous (B, H) blocks.  np.dot makes the same BLAS
+    # call as np.matmul with less overhead per call, which adds up over T calls.
+    x_rows = empty(workspace, "rnn.x_rows", (T * B, D + 1), dtype)
+    np.copyto(x_rows[:, :D].reshape(T, B, D), x.transpose(1, 0, 2))
+    x_rows[:, D] = 1.0
     a_tm = empty(workspace, "rnn.a", (T, B, H), dtype)
-    np.matmul(x_rows, W_xh, out=a_tm.reshape(T * B, H))
+    np.matmul(x_rows, np.concatenate((W_xh, b_h[None, :])), out=a_tm.reshape(T * B, H))  # x_t W_xh + b_h
     hs = empty(workspace, "rnn.hs", (T + 1, B, H), dtype)
     hs[0] = h0
     rec = np.empty((B, H), dtype)
     for t in range(T):
         a_t = a_tm[t]
         np.dot(hs[t], W_hh, out=rec)
-        a_t += rec
-        a_t += b_h  # (eq. rnn_preact)
+        a_t += rec  # (eq. rnn_preact)
         act.f(a_t, out=hs[t + 1])  # (eq. rnn_state)
     h = hs[1:].transpose(1, 0, 2)
     a = a_tm.transpose(1, 0, 2)
@@ -359,9 +357,9 @@ def _param_grads(
         dx = empty(workspace, "rnn.dx", (T * B, D), g.dtype)
         grads["x"] = np.matmul(g2, cache.W_xh.T, out=dx).reshape(T, B, D).transpose(1, 0, 2)
     grads["h0"] = np.matmul(g_tm[0], cache.W_hh.T)
-    grads["W_xh"] = np.matmul(cache.x_rows.T, g2)
+    dW_xb = np.matmul(cache.x_rows.T, g2)  # (D+1, H): the column of ones in x_rows makes row D the sum of g
+    grads["W_xh"], grads["b_h"] = dW_xb[:D], dW_xb[D]
     grads["W_hh"] = np.matmul(cache.hs[:-1].reshape(T * B, H).T, g2)
-    grads["b_h"] = np.ones(T * B, g2.dtype) @ g2  # the sum over all rows, as a BLAS matrix-vector product
     return grads
 
 
