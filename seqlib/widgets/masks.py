@@ -2,7 +2,7 @@
 
 A seeded (B, T) = (4, 8) batch with random logits; the reader picks the
 lengths, a weighting scheme and a normalisation convention, and sees the
-weights w_bt (from :func:`seqlib.masking.sequence_mask`), the loss value
+weights w_bl (from :func:`seqlib.masking.sequence_mask`), the loss value
 (:func:`seqlib.loss.sequence_loss`) and each token's gradient scale: the
 factor multiplying its ``softmax - onehot`` in
 :func:`seqlib.loss.sequence_loss_backward` (eq. ``seq_loss_grad``), read off
@@ -36,15 +36,15 @@ LENGTH_PRESETS: dict[str, tuple[int, ...]] = {
 #: key -> label
 WEIGHT_SCHEMES: dict[str, str] = {
     "mask": "mask only",
-    "ramp": "mask × ramp (t+1)/L",
+    "ramp": "mask × ramp (l+1)/L_b",
     "last3": "last token × 3",
 }
 #: key -> (label, denominator in words)
 CONVENTIONS: dict[str, tuple[str, str]] = {
-    "tfa": ("tfa default: ÷ Σ w", "D = Σ_bt w_bt (average_across_timesteps=average_across_batch=True)"),
-    "nonzero": ("tfa sum_over: ÷ #(w ≠ 0)", "D = #{bt: w_bt ≠ 0} (sum_over_timesteps=sum_over_batch=True)"),
-    "batch": ("per batch: ÷ B", "D = B: per-sequence sums averaged over the batch"),
-    "torch": ("PyTorch ignore_index mean", "D = #non-ignored targets (w = 0 ignored); PyTorch has no per-token weights"),
+    "tfa": ("tfa default: ÷ Σ w", "Z = Σ_bl w_bl (average_across_timesteps=average_across_batch=True)"),
+    "nonzero": ("tfa sum_over: ÷ #(w ≠ 0)", "Z = #{bl: w_bl ≠ 0} (sum_over_timesteps=sum_over_batch=True)"),
+    "batch": ("per batch: ÷ B", "Z = B: per-sequence sums averaged over the batch"),
+    "torch": ("PyTorch ignore_index mean", "Z = #non-ignored targets (w = 0 ignored); PyTorch has no per-token weights"),
 }
 
 
@@ -59,11 +59,11 @@ class SequenceLoss:
     loss : float
         The scalar loss under the convention.
     numerator, denominator : float
-        ``Σ w ℓ`` and D.
+        ``Σ w ℓ`` and the normaliser Z.
     grad_scale : ndarray (B, T)
-        ``‖dL/dz_bt‖ / ‖softmax(z_bt) − onehot(y_bt)‖``, i.e. ``w_bt / D``.
+        ``‖dL/dz_bl‖ / ‖softmax(z_bl) − onehot(y_bl)‖``, i.e. ``w_bl / Z``.
     token_loss : ndarray (B, T)
-        ℓ_bt, unweighted.
+        ℓ_bl, unweighted.
     scheme, convention : str
     """
 
@@ -108,7 +108,7 @@ def sequence_loss_data(lengths: Sequence[int], scheme: str = "mask", convention:
     lengths : sequence of 4 ints in [0, 8], not all 0
         Lengths of the 4 sequences of the batch.
     scheme : {"mask", "ramp", "last3"}
-        Weights: the padding mask, the mask times a ramp ``(t+1)/L_b``, or
+        Weights: the padding mask, the mask times a ramp ``(l+1)/L_b``, or
         the mask with the last real token weighted 3.
     convention : {"tfa", "nonzero", "batch", "torch"}
         Normalisation (see :func:`seqlib.loss.loss_denominator`).
@@ -166,16 +166,16 @@ class _Renderer:
         dyn = [self.im_w, self.im_g]
         self.cells: list[tuple[Any, Any]] = []
         for ax in (self.ax_w, self.ax_g):
-            ax.set_xticks(range(T), [str(t + 1) for t in range(T)], fontsize=6)
-            ax.set_yticks(range(B), [f"b={b + 1}" for b in range(B)], fontsize=6)
-            ax.set_xlabel("time step t", fontsize=7, labelpad=1)
+            ax.set_xticks(range(T), [str(t) for t in range(T)], fontsize=6)  # 0-based, as in the chapter
+            ax.set_yticks(range(B), [f"b={b}" for b in range(B)], fontsize=6)
+            ax.set_xlabel("position l", fontsize=7, labelpad=1)
             ax.tick_params(length=0)
             ax.set_xticks(np.arange(-0.5, T), minor=True)
             ax.set_yticks(np.arange(-0.5, B), minor=True)
             ax.grid(which="minor", color="white", lw=1.2)
             ax.tick_params(which="minor", length=0)
-        self.ax_w.set_title("weights w_bt (grey: padding, no loss, no gradient)", fontsize=7)
-        self.ax_g.set_title("gradient scale w_bt / D on softmax − onehot", fontsize=7)
+        self.ax_w.set_title("weights w_bl (grey: padding, no loss, no gradient)", fontsize=7)
+        self.ax_g.set_title("gradient scale w_bl / Z on softmax − onehot", fontsize=7)
         self.txt_w = [[self.ax_w.text(t, b, "", ha="center", va="center", fontsize=6.5) for t in range(T)]
                       for b in range(B)]
         self.txt_g = [[self.ax_g.text(t, b, "", ha="center", va="center", fontsize=6) for t in range(T)]
@@ -204,7 +204,7 @@ class _Renderer:
                 self.txt_g[b][t].set_text("" if g == 0 else _frac(g))
                 self.txt_g[b][t].set_color("white" if g > 0.2 else "black")
         label, words = CONVENTIONS[d.convention]
-        self.title.set_text(f"loss = Σ w·ℓ / D = {d.numerator:.2f} / {d.denominator:.4g} = {d.loss:.4f}"
+        self.title.set_text(f"loss = Σ w·ℓ / Z = {d.numerator:.2f} / {d.denominator:.4g} = {d.loss:.4f}"
                             f"     (lengths {d.lengths}, {WEIGHT_SCHEMES[d.scheme]})")
         self.sub.set_text(f"{label}:  {words}")
         notes = {
@@ -259,8 +259,8 @@ def sequence_loss_widget(
 
     Controls (dropdowns): the lengths (preset batch compositions), the
     weighting scheme and the normalisation convention.  Each frame shows the
-    weights, the loss value ``Σ w ℓ / D`` and each token's gradient scale
-    ``w_bt / D`` from :func:`seqlib.loss.sequence_loss_backward`.
+    weights, the loss value ``Σ w ℓ / Z`` and each token's gradient scale
+    ``w_bl / Z`` from :func:`seqlib.loss.sequence_loss_backward`.
 
     Parameters
     ----------
