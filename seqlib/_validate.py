@@ -10,7 +10,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["as_float_array", "as_int_array", "check_shape", "check_choice", "check_positive_int", "check_real"]
+__all__ = [
+    "all_finite", "as_float_array", "as_int_array", "check_index_range", "check_shape", "check_choice",
+    "check_positive_int", "check_real",
+]
 
 
 def _describe(x: Any) -> str:
@@ -54,7 +57,7 @@ def all_finite(arr: np.ndarray) -> bool:
     """
     if arr.dtype in (np.float32, np.float64) and arr.size >= 1 << 16:
         flat = arr.ravel(order="K")  # a view when arr is contiguous in some axis order
-        if np.shares_memory(flat, arr):
+        if np.may_share_memory(flat, arr):  # exact here: ravel returns a view or a fresh copy
             k = arr.shape[-1]
             with np.errstate(all="ignore"):  # NaN, inf and overflow are what is being looked for
                 row_sums = flat.reshape(-1, k) @ np.ones(k, arr.dtype)
@@ -77,6 +80,22 @@ def as_int_array(x: Any, name: str, *, ndim: int | None = None) -> np.ndarray:
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}-D array, got {arr.ndim}-D with shape {arr.shape}")
     return arr
+
+
+def check_index_range(idx: np.ndarray, name: str, n: int, expected: str) -> None:
+    """Raise a ValueError naming ``name`` unless every entry of the int array ``idx`` lies in ``[0, n)``.
+
+    ``expected`` says what was expected, e.g. ``"in [0, depth) = [0, 5)"``;
+    the message gives the first offending value, its index and how many are out of range.
+    """
+    if idx.size:
+        bad = (idx < 0) | (idx >= n)
+        if np.any(bad):
+            pos = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(
+                f"{name} must be {expected}, got {int(idx[pos])} at index {pos} "
+                f"({int(np.count_nonzero(bad))} out of range)"
+            )
 
 
 def check_shape(arr: np.ndarray, name: str, expected: Sequence[str | int], dims: dict[str, int]) -> None:

@@ -36,7 +36,7 @@ from typing import Any, Callable, Literal
 import numpy as np
 
 from ._layout import rows, unrows
-from ._validate import _describe, as_float_array, as_int_array, check_choice, check_shape
+from ._validate import _describe, as_float_array, as_int_array, check_choice, check_index_range, check_shape
 from .workspace import Workspace, check_workspace, empty
 
 __all__ = [
@@ -180,14 +180,7 @@ def log_softmax(logits: Array, axis: int = -1) -> Array:
 def _check_targets(targets: Any, V: int) -> Array:
     """``targets`` as an int array with every entry in ``[0, V)``."""
     y = as_int_array(targets, "targets")
-    if y.size:
-        bad = (y < 0) | (y >= V)
-        if np.any(bad):
-            idx = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise ValueError(
-                f"targets must be class indices in [0, V) = [0, {V}) for logits with V={V} classes, "
-                f"got {int(y[idx])} at index {idx} ({int(np.count_nonzero(bad))} out of range)"
-            )
+    check_index_range(y, "targets", V, f"class indices in [0, V) = [0, {V}) for logits with V={V} classes")
     return y
 
 

@@ -25,7 +25,7 @@ from typing import Any, Literal, Sequence
 import numpy as np
 from numpy.typing import DTypeLike
 
-from ._validate import _describe, as_int_array, check_choice, check_positive_int
+from ._validate import _describe, as_int_array, check_choice, check_index_range, check_positive_int
 
 __all__ = ["sequence_mask", "pad_sequences", "one_hot"]
 
@@ -224,12 +224,5 @@ def one_hot(indices: Sequence[int] | Array, depth: int, dtype: DTypeLike = float
     V = check_positive_int(depth, "depth")
     assert V is not None
     dt = _as_dtype(dtype)
-    if idx.size:
-        bad = (idx < 0) | (idx >= V)
-        if np.any(bad):
-            pos = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise ValueError(
-                f"indices must be in [0, depth) = [0, {V}), got {int(idx[pos])} at index {pos} "
-                f"({int(np.count_nonzero(bad))} out of range)"
-            )
+    check_index_range(idx, "indices", V, f"in [0, depth) = [0, {V})")
     return (idx[..., None] == np.arange(V)).astype(dt)

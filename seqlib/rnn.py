@@ -50,20 +50,15 @@ class RNNCache:
     ----------
     x : ndarray (B, T, D)
         Inputs.
-    h0 : ndarray (B, H)
-        Initial state (zeros if ``None`` was passed).
     W_xh : ndarray (D, H)
     W_hh : ndarray (H, H)
     b_h : ndarray (H,)
     a : ndarray (B, T, H)
         Pre-activations a_1..a_T (eq. ``rnn_preact``).
-    h : ndarray (B, T, H)
-        States h_1..h_T (eq. ``rnn_state``); the array returned by the forward pass.
     activation : str
         Name of the activation (a key of :data:`seqlib.activations.ACTIVATIONS`).
     hs : ndarray (T+1, B, H)
-        Time-major storage of the states: ``hs[0]`` is h0 and ``hs[t]`` is
-        h_t, so ``h`` is the view ``hs[1:].transpose(1, 0, 2)``.
+        Time-major storage of the states: ``hs[0]`` is h0 and ``hs[t]`` is h_t.
     x_rows : ndarray (T*B, D+1)
         The inputs as time-major rows with a 1 appended,
         ``x_rows[t*B + b] = [x[b, t], 1]``: the bias b_h is the weight of
@@ -71,20 +66,29 @@ class RNNCache:
         ``x_t W_xh + b_h`` in one matmul and ``x_rows.T @ g`` gives
         dL/dW_xh and dL/db_h together.
 
-    All arrays share one float dtype.  ``a``, ``h`` and ``h0`` are views of
-    time-major arrays (see the module docstring); index them as (B, T, H).
+    The properties ``h0`` and ``h`` are views of ``hs``.  All arrays share
+    one float dtype.  ``a`` and ``h`` are views of time-major arrays (see the
+    module docstring); index them as (B, T, H).
     """
 
     x: Array
-    h0: Array
     W_xh: Array
     W_hh: Array
     b_h: Array
     a: Array
-    h: Array
     activation: str
     hs: Array = field(repr=False)
     x_rows: Array = field(repr=False)
+
+    @property
+    def h0(self) -> Array:
+        """Initial state (B, H) (zeros if ``None`` was passed): ``hs[0]``."""
+        return self.hs[0]
+
+    @property
+    def h(self) -> Array:
+        """States h_1..h_T (B, T, H) (eq. ``rnn_state``), the array the forward pass returned: ``hs[1:]`` as (B, T, H)."""
+        return self.hs[1:].transpose(1, 0, 2)
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
@@ -184,9 +188,8 @@ def rnn_forward(
         np.dot(hs[t], W_hh, out=rec)
         a_t += rec  # (eq. rnn_preact)
         act.f(a_t, out=hs[t + 1])  # (eq. rnn_state)
-    h = hs[1:].transpose(1, 0, 2)
-    a = a_tm.transpose(1, 0, 2)
-    return h, RNNCache(x, hs[0], W_xh, W_hh, b_h, a, h, act.name, hs, x_rows)
+    cache = RNNCache(x, W_xh, W_hh, b_h, a_tm.transpose(1, 0, 2), act.name, hs, x_rows)
+    return cache.h, cache
 
 
 # ----------------------------------------------------------------------------- backward core

@@ -28,7 +28,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ._validate import as_float_array, as_int_array, check_choice, check_positive_int, check_real
+from ._validate import all_finite, as_float_array, as_int_array, check_choice, check_positive_int, check_real
 from .bptt import rnn_backward_tbptt
 from .clip import clip_by_global_norm, clip_by_value, global_norm
 from .init import _as_rng
@@ -252,10 +252,6 @@ def evaluate_rnn(
     return float(np.mean((out[:, -1] - y) ** 2))
 
 
-def _all_finite(arrays: Mapping[str, Array]) -> bool:
-    return all(bool(np.all(np.isfinite(a))) for a in arrays.values())
-
-
 # ----------------------------------------------------------------------------- the loop
 
 
@@ -379,7 +375,7 @@ def train_rnn(
                 clip_h[step] = any(bool(np.any(np.abs(g) > clip_value)) for g in grads.values())
                 grads = clip_by_value(grads, clip_value)
             optimizer.step(params, grads)
-            if not _all_finite(params):
+            if not all(all_finite(np.asarray(p)) for p in params.values()):
                 diverged = step
                 break
             if callback is not None:
