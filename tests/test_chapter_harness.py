@@ -4,43 +4,24 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
+
+import jupytext
+import nbformat.v4 as nbf
 
 REPO = Path(__file__).resolve().parents[1]
 
-PROBE = textwrap.dedent(
-    """\
-    ---
-    jupytext:
-      text_representation:
-        extension: .md
-        format_name: myst
-    kernelspec:
-      display_name: Python 3
-      language: python
-      name: python3
-    ---
-    # Probe
-
-    ```{code-cell} ipython3
-    x = 21 * 2
-    print(x)
-    ```
-
-    ```{code-cell} ipython3
-    import warnings
-    warnings.warn("a warning in a chapter")
-    ```
-
-    ```{code-cell} ipython3
-    assert x == 41, "checked output differs"
-    ```
-
-    ```{code-cell} ipython3
-    print("still runs in the same kernel:", x)
-    ```
-    """
+CELLS = [
+    "x = 21 * 2\nprint(x)",
+    'import warnings\nwarnings.warn("a warning in a chapter")',
+    'assert x == 41, "checked output differs"',
+    'print("still runs in the same kernel:", x)',
+]
+KERNEL = {"display_name": "Python 3", "language": "python", "name": "python3"}
+PROBE = jupytext.writes(  # a chapter as the book writes them: a MyST notebook with a jupytext header
+    nbf.new_notebook(cells=[nbf.new_markdown_cell("# Probe")] + [nbf.new_code_cell(c) for c in CELLS],
+                     metadata={"kernelspec": KERNEL}),
+    fmt="md:myst",
 )
 
 

@@ -9,9 +9,11 @@ Reusable by any test in tests/browser/:
                             recorded, and page errors / console errors / bad
                             responses collected in a ``PageAudit``.
 * ``typeset_report(page)``  wait for MathJax, then count equations and errors.
+* ``build_probe_book(dest, pages, root)``  a few pages built as a book with
+                            the book's configuration and offline assets.
 * widget helpers: ``wait_for_widgets``, ``find_widget``, ``slider_handle``,
   ``press_slider``, ``displayed_image_bytes``, ``stack_frames``,
-  ``switch_time_ms``.
+  ``arm_switch_timer`` / ``switch_ms``, ``switch_time_ms``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ import http.server
 import json
 import os
 import re
+import shutil
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -348,6 +353,33 @@ def stack_frames(html_file: Path, stack_index: int = 0) -> list[bytes]:
     return frames
 
 
+_SWITCH_TIMER_JS = """([root, event]) => {
+  // t0: the event reaching the widget; end: the newly shown <img> has decoded.
+  const img = () => Array.from(root.querySelectorAll('img')).find((i) => i.offsetParent !== null);
+  const first = img();
+  const sw = window.__switch = { before: first || null, src: first ? first.src : null, t0: null, ms: null };
+  root.addEventListener(event, () => { sw.t0 = performance.now(); }, { capture: true, once: true });
+  const check = () => {
+    const now = img();
+    const changed = now && (now !== sw.before || now.src !== sw.src);
+    if (sw.t0 !== null && changed && now.complete && now.naturalWidth > 0) { sw.ms = performance.now() - sw.t0; }
+    else { requestAnimationFrame(check); }
+  };
+  requestAnimationFrame(check);
+}"""
+
+
+def arm_switch_timer(widget, event: str) -> None:
+    """Start timing: from the next ``event`` ("keydown", "change") inside ``widget`` until its visible image changes."""
+    widget.evaluate(f"(root) => ({_SWITCH_TIMER_JS})([root, {json.dumps(event)}])")
+
+
+def switch_ms(page, timeout_ms: float = 10_000) -> float:
+    """Wait for the switch armed by :func:`arm_switch_timer`; its milliseconds (performance.now)."""
+    page.wait_for_function("() => window.__switch && window.__switch.ms !== null", timeout=timeout_ms)
+    return float(page.evaluate("() => window.__switch.ms"))
+
+
 def switch_time_ms(page, widget, key: str = "ArrowRight", index: int = 0, timeout_ms: float = 10_000) -> float:
     """Milliseconds (performance.now) from a key press on a slider until the visible image changes.
 
@@ -355,26 +387,37 @@ def switch_time_ms(page, widget, key: str = "ArrowRight", index: int = 0, timeou
     """
     handle = slider_handle(widget, index)
     handle.focus()
-    widget.evaluate(
-        """(root) => {
-             // t0: the keydown reaching the widget; end: the newly shown <img> has decoded.
-             const img = () => Array.from(root.querySelectorAll('img')).find((i) => i.offsetParent !== null);
-             const first = img();
-             const sw = window.__switch = { before: first || null, src: first ? first.src : null, t0: null, ms: null };
-             root.addEventListener('keydown', () => { sw.t0 = performance.now(); }, { capture: true, once: true });
-             const check = () => {
-               const now = img();
-               const changed = now && (now !== sw.before || now.src !== sw.src);
-               if (sw.t0 !== null && changed && now.complete && now.naturalWidth > 0) {
-                 sw.ms = performance.now() - sw.t0;
-               } else { requestAnimationFrame(check); }
-             };
-             requestAnimationFrame(check);
-           }"""
-    )
+    arm_switch_timer(widget, "keydown")
     handle.press(key)
-    page.wait_for_function("() => window.__switch && window.__switch.ms !== null", timeout=timeout_ms)
-    return float(page.evaluate("() => window.__switch.ms"))
+    return switch_ms(page, timeout_ms)
+
+
+def build_probe_book(dest: Path, pages: dict[str, str], root: str, timeout_s: float = 900) -> Path:
+    """Build ``pages`` (file name -> MyST notebook text) in ``dest`` as a book; return its ``_build/html``.
+
+    The book gets the real book's ``_config.yml``, bibliography, offline assets
+    (``_vendor/``, so ``make book`` must have run) and local extensions, and is
+    built as strictly as the book (``-W -n --keep-going``).  A failed build
+    fails the calling test with the end of its log.
+    """
+    repo = Path(__file__).resolve().parents[2]
+    if not (repo / "_vendor" / ".stamp").is_file():
+        pytest.fail("No vendored assets (_vendor/): run `make book` first.", pytrace=False)
+    for name in ("_config.yml", "references.bib"):
+        shutil.copy2(repo / name, dest / name)
+    for name in ("_vendor", "book_assets", "_ext"):  # _ext: local Sphinx extensions in _config.yml
+        shutil.copytree(repo / name, dest / name)
+    for name, text in pages.items():
+        (dest / name).write_text(text, encoding="utf-8")
+    (dest / "_toc.yml").write_text(f"format: jb-book\nroot: {root}\n", encoding="utf-8")
+    jb = Path(sys.executable).with_name("jupyter-book")
+    proc = subprocess.run(  # cwd: the execution cache (.jupyter_cache) is relative to it: a fresh one here
+        [str(jb), "build", "--all", "-W", "-n", "--keep-going", "."], capture_output=True, text=True,
+        timeout=timeout_s, cwd=dest,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"building the probe book failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}", pytrace=False)
+    return dest / "_build" / "html"
 
 
 def wait_for_image_bytes(page, widget, expected: bytes, index: int = 0, timeout_ms: float = 10_000) -> bytes:

@@ -16,15 +16,11 @@ The helpers used here live in ``bookcheck.py`` for the chapters' own widgets.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import bookcheck
-from conftest import REPO
 from test_offline import audit_page
 
 PROBE = Path(__file__).parent / "probe" / "probe.md"
@@ -33,26 +29,8 @@ PROBE = Path(__file__).parent / "probe" / "probe.md"
 @pytest.fixture(scope="session")
 def probe_html(tmp_path_factory) -> Path:
     """Build the probe page as a one-page book with the book's configuration."""
-    vendor = REPO / "_vendor" / ".stamp"
-    if not vendor.is_file():
-        pytest.fail("No vendored assets (_vendor/): run `make book` first.", pytrace=False)
-    src = tmp_path_factory.mktemp("probe-book")
-    for name in ("_config.yml", "references.bib"):
-        shutil.copy2(REPO / name, src / name)
-    for name in ("_vendor", "book_assets", "_ext"):  # _ext: local Sphinx extensions in _config.yml
-        shutil.copytree(REPO / name, src / name)
-    shutil.copy2(PROBE, src / "probe.md")
-    (src / "_toc.yml").write_text("format: jb-book\nroot: probe\n", encoding="utf-8")
-    jb = Path(sys.executable).with_name("jupyter-book")
-    proc = subprocess.run(
-        [str(jb), "build", "--all", "-W", "-n", "--keep-going", str(src)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"building the probe book failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}", pytrace=False)
-    return src / "_build" / "html"
+    pages = {"probe.md": PROBE.read_text(encoding="utf-8")}
+    return bookcheck.build_probe_book(tmp_path_factory.mktemp("probe-book"), pages, root="probe", timeout_s=600)
 
 
 @pytest.fixture(scope="session")

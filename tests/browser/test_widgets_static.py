@@ -22,16 +22,15 @@ unrolled, sequence_loss.html holds sequence_loss; each page must weigh at most
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from functools import lru_cache
 from pathlib import Path
 
+import jupytext
+import nbformat.v4 as nbf
 import pytest
 
 import bookcheck
-from conftest import BOOK_HTML, REPO
+from conftest import BOOK_HTML
 
 from seqlib.widgets import STATIC_STATUS, WIDGETS, default_axes, expected_frame
 
@@ -42,44 +41,22 @@ CELLS = {
     "sequence_loss": "from seqlib.widgets import sequence_loss_widget\n\nsequence_loss_widget()",
 }
 
-HEADER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-# Widget probe
 
-Not part of the book: the three seqlib widgets, built as the chapters build them.
-"""
+
+def widget_probe_notebook() -> str:
+    """The probe page: the three widgets, each in a hide-input cell as the chapters show them."""
+    cells = [nbf.new_markdown_cell("# Widget probe\n\nNot part of the book: the three seqlib widgets, "
+                                   "built as the chapters build them.")]
+    for kind, code in CELLS.items():
+        cells += [nbf.new_markdown_cell(f"## {kind}"), nbf.new_code_cell(code, metadata={"tags": ["hide-input"]})]
+    kernel = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    return jupytext.writes(nbf.new_notebook(cells=cells, metadata={"kernelspec": kernel}), fmt="md:myst")
 
 
 @pytest.fixture(scope="session")
 def widget_probe_html(tmp_path_factory) -> Path:
-    if not (REPO / "_vendor" / ".stamp").is_file():
-        pytest.fail("No vendored assets (_vendor/): run `make book` first.", pytrace=False)
-    src = tmp_path_factory.mktemp("widget-probe-book")
-    for name in ("_config.yml", "references.bib"):
-        shutil.copy2(REPO / name, src / name)
-    for name in ("_vendor", "book_assets", "_ext"):  # _ext: local Sphinx extensions in _config.yml
-        shutil.copytree(REPO / name, src / name)
-    body = "".join(
-        f"\n## {kind}\n\n```{{code-cell}} ipython3\n:tags: [hide-input]\n{code}\n```\n" for kind, code in CELLS.items()
-    )
-    (src / "widgets.md").write_text(HEADER + body, encoding="utf-8")
-    (src / "_toc.yml").write_text("format: jb-book\nroot: widgets\n", encoding="utf-8")
-    jb = Path(sys.executable).with_name("jupyter-book")
-    proc = subprocess.run(
-        [str(jb), "build", "--all", "-W", "-n", "--keep-going", "."], capture_output=True, text=True, timeout=900,
-        cwd=src,  # execute_notebooks: cache keeps .jupyter_cache relative to the cwd: a fresh one here
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"building the widget probe failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}", pytrace=False)
-    html = src / "_build" / "html"
+    pages = {"widgets.md": widget_probe_notebook()}
+    html = bookcheck.build_probe_book(tmp_path_factory.mktemp("widget-probe-book"), pages, root="widgets")
     size = (html / "widgets.html").stat().st_size
     print(f"\nwidget probe page (3 widgets): {size / 1e6:.2f} MB of HTML")
     return html
@@ -112,21 +89,6 @@ def _setting(widget, kind: str) -> dict:
     return out
 
 
-DROPDOWN_SWITCH_JS = """(root) => {
-  const img = () => Array.from(root.querySelectorAll('img')).find((i) => i.offsetParent !== null);
-  const first = img();
-  const sw = window.__switch = { before: first || null, src: first ? first.src : null, t0: null, ms: null };
-  root.addEventListener('change', () => { sw.t0 = performance.now(); }, { capture: true, once: true });
-  const check = () => {
-    const now = img();
-    const changed = now && (now !== sw.before || now.src !== sw.src);
-    if (sw.t0 !== null && changed && now.complete && now.naturalWidth > 0) { sw.ms = performance.now() - sw.t0; }
-    else { requestAnimationFrame(check); }
-  };
-  requestAnimationFrame(check);
-}"""
-
-
 def _key(setting: dict) -> tuple:
     return tuple(sorted(setting.items(), key=lambda kv: kv[0]))
 
@@ -150,16 +112,15 @@ def exercise_widget(page, kind: str) -> list[str]:
             sel = widget.locator("select").nth(n_select)
             n_select += 1
             j = (sel.evaluate("(s) => s.selectedIndex") + 1) % n
-            widget.evaluate(DROPDOWN_SWITCH_JS)
+            bookcheck.arm_switch_timer(widget, "change")
             sel.select_option(index=j)
-            page.wait_for_function("() => window.__switch && window.__switch.ms !== null", timeout=10_000)
+            ms = bookcheck.switch_ms(page)
         else:
             i = ax.labels.index(bookcheck.slider_readout(widget, n_slider))
             key = "ArrowLeft" if i == n - 1 else "ArrowRight"
             j = i - 1 if key == "ArrowLeft" else i + 1
-            bookcheck.switch_time_ms(page, widget, key, index=n_slider)
+            ms = bookcheck.switch_time_ms(page, widget, key, index=n_slider)
             n_slider += 1
-        ms = float(page.evaluate("() => window.__switch.ms"))
         new = _setting(widget, kind)
         assert new[ax.name] == ax.values[j], f"{kind}: {ax.name} did not move to {ax.values[j]!r}: {new}"
         assert {k: v for k, v in new.items() if k != ax.name} == {k: v for k, v in setting.items() if k != ax.name}
