@@ -191,9 +191,15 @@ def test_cross_entropy_any_leading_shape_and_scalar():
     rng = np.random.default_rng(3)
     z = rng.normal(size=(2, 3, 4, 5))
     y = rng.integers(0, 5, size=(2, 3, 4))
-    assert cross_entropy(z, y).shape == (2, 3, 4)
-    assert cross_entropy_backward(z, y).shape == (2, 3, 4, 5)
-    assert cross_entropy(np.zeros(4), 1).shape == ()
+    ce, g = cross_entropy(z, y), cross_entropy_backward(z, y)
+    assert ce.shape == (2, 3, 4) and g.shape == (2, 3, 4, 5)
+    # the leading axes are only a batch: the same as one row at a time
+    rows = [cross_entropy(zr, yr) for zr, yr in zip(z.reshape(-1, 5), y.reshape(-1))]
+    np.testing.assert_allclose(ce.reshape(-1), rows, rtol=1e-13)
+    np.testing.assert_allclose(g.reshape(-1, 5), [cross_entropy_backward(zr, yr) for zr, yr in
+                                                  zip(z.reshape(-1, 5), y.reshape(-1))], rtol=1e-13)
+    scalar = cross_entropy(np.zeros(4), 1)
+    assert scalar.shape == () and np.isclose(scalar, np.log(4))
 
 
 def test_cross_entropy_extreme_logits():
@@ -493,7 +499,8 @@ def test_flags_must_be_bool(name, bad):
 
 def test_numpy_bools_accepted():
     got = sequence_loss(np.zeros((1, 1, 2)), [[0]], [[1.0]], average_across_timesteps=np.bool_(False))
-    assert got.shape == (1,)
+    want = sequence_loss(np.zeros((1, 1, 2)), [[0]], [[1.0]], average_across_timesteps=False)
+    assert got.shape == (1,) and np.array_equal(got, want) and np.isclose(got[0], np.log(2))
 
 
 # ---------------------------------------------------------------------------
