@@ -36,6 +36,8 @@ __all__ = [
     "embedded_reber_strings",
     "is_valid_reber",
     "is_valid_embedded_reber",
+    "reber_edges",
+    "reber_stats",
     "embedded_reber_stats",
     "encode_strings",
     "decode_ids",
@@ -129,6 +131,66 @@ def is_valid_embedded_reber(s: Any) -> bool:
     return s[1] in "TP" and s[-2] == s[1] and is_valid_reber(s[2:-2])
 
 
+def reber_edges() -> tuple[tuple[int, str, int], ...]:
+    """The transitions of the Reber automaton, as ``(state, symbol, next_state)``.
+
+    States ``0..4`` each have two outgoing edges with different symbols, each
+    taken with probability 1/2; state 0 is entered by the initial ``B`` and
+    state 5, the final state, leaves by the closing ``E`` (neither of those
+    two ``B``/``E`` edges is listed).  :func:`reber_string` walks these edges.
+
+    Returns
+    -------
+    tuple of (int, str, int)
+        Ten edges, in the order of the states.
+    """
+    return tuple((i, sym, j) for i, edges in _REBER_EDGES.items() for sym, j in edges)
+
+
+def _mean_symbols_emitted() -> Array:
+    """``N_i``: expected number of symbols emitted from state ``i`` (0..4) until the final state.
+
+    Solves ``N_i = 1 + (N_j + N_k) / 2`` over the two successors ``j, k`` of
+    ``i``, with ``N = 0`` at the final state.
+    """
+    n = _REBER_FINAL
+    A = np.eye(n)
+    for i, edges in _REBER_EDGES.items():
+        for _, j in edges:
+            if j != _REBER_FINAL:
+                A[i, j] -= 0.5
+    return np.linalg.solve(A, np.ones(n))
+
+
+def _stats(choices: float, length: float) -> dict[str, float]:
+    tokens = length + 1.0  # the symbols and <eos>
+    h = choices * np.log(2.0) / tokens
+    return {
+        "mean_length": float(length),
+        "mean_choices": float(choices),
+        "mean_tokens": float(tokens),
+        "entropy_per_token": float(h),
+        "min_perplexity": float(np.exp(h)),
+    }
+
+
+def reber_stats() -> dict[str, float]:
+    """Exact moments of the plain Reber grammar, and the best possible loss.
+
+    As :func:`embedded_reber_stats`, for strings ``B ... E`` of the plain
+    grammar encoded as ``<bos> s <eos>``: the ``N_0`` symbols emitted from
+    states 0..4 are the fair binary choices; ``B`` and ``E`` make the length
+    ``N_0 + 2``, and ``<eos>`` makes ``N_0 + 3`` predicted tokens.
+
+    Returns
+    -------
+    dict
+        The keys of :func:`embedded_reber_stats`.
+    """
+    N0 = _mean_symbols_emitted()[0]
+    return _stats(choices=N0, length=N0 + 2.0)
+
+
 def embedded_reber_stats() -> dict[str, float]:
     """Exact moments of the embedded Reber grammar, and the best possible loss.
 
@@ -151,25 +213,9 @@ def embedded_reber_stats() -> dict[str, float]:
         nats, the limit of the token-averaged cross-entropy of the ideal model;
         ``"min_perplexity"``: its exponential.
     """
-    n = _REBER_FINAL
-    A = np.eye(n)
-    for i, edges in _REBER_EDGES.items():
-        for _, j in edges:
-            if j != _REBER_FINAL:
-                A[i, j] -= 0.5
-    N = np.linalg.solve(A, np.ones(n))  # expected symbols emitted from each state
-    inner = N[0] + 2.0  # the inner B ... E
-    length = inner + 4.0  # B a ... a E
-    choices = 1.0 + N[0]
-    tokens = length + 1.0
-    h = choices * np.log(2.0) / tokens
-    return {
-        "mean_length": float(length),
-        "mean_choices": float(choices),
-        "mean_tokens": float(tokens),
-        "entropy_per_token": float(h),
-        "min_perplexity": float(np.exp(h)),
-    }
+    N0 = _mean_symbols_emitted()[0]  # expected symbols emitted from state 0
+    inner = N0 + 2.0  # the inner B ... E
+    return _stats(choices=1.0 + N0, length=inner + 4.0)  # B a ... a E; a is a choice
 
 
 # ----------------------------------------------------------------------------- encoding

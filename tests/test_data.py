@@ -19,6 +19,8 @@ from seqlib.data import (
     is_valid_embedded_reber,
     is_valid_reber,
     lm_batch,
+    reber_edges,
+    reber_stats,
     reber_string,
 )
 
@@ -107,6 +109,42 @@ def test_entropy_and_lengths_exact_and_empirical():
     # the choices are exactly the symbols emitted between the inner B and E, plus one
     choices = lengths - 6 + 1
     assert choices.mean() == pytest.approx(7.0, abs=0.2)
+
+
+def test_plain_reber_stats_exact_and_empirical():
+    st_ = reber_stats()
+    assert st_["mean_choices"] == pytest.approx(6.0, rel=1e-12)
+    assert st_["mean_length"] == pytest.approx(8.0, rel=1e-12)
+    assert st_["mean_tokens"] == pytest.approx(9.0, rel=1e-12)
+    assert st_["entropy_per_token"] == pytest.approx(2 / 3 * np.log(2), rel=1e-12)
+    assert st_["min_perplexity"] == pytest.approx(2 ** (2 / 3), rel=1e-12)
+    plain = [reber_string(i) for i in range(3000)]
+    lengths = np.array([len(s) for s in plain])
+    assert lengths.mean() == pytest.approx(8.0, abs=0.2)
+    # the embedding adds B a ... a E around an inner string: 4 symbols, one choice (a)
+    emb = embedded_reber_stats()
+    assert emb["mean_tokens"] - st_["mean_tokens"] == pytest.approx(4.0, rel=1e-12)
+    assert emb["mean_choices"] - st_["mean_choices"] == pytest.approx(1.0, rel=1e-12)
+
+
+def test_reber_edges_are_the_generators_transitions():
+    edges = reber_edges()
+    assert len(edges) == 10
+    out = {}
+    for i, sym, j in edges:
+        out.setdefault(i, []).append(sym)
+        assert sym in "TPSXV" and 0 <= j <= 5
+    # two edges with different symbols leave every state 0..4: the automaton is deterministic
+    assert sorted(out) == [0, 1, 2, 3, 4] and all(len(set(v)) == 2 for v in out.values())
+    step = {(i, sym): j for i, sym, j in edges}
+    seen = set()
+    for s in (reber_string(i) for i in range(500)):
+        state = 0
+        for sym in s[1:-1]:
+            seen.add((state, sym))
+            state = step[(state, sym)]
+        assert state == 5
+    assert seen == set(step)  # every edge is used, and no other
 
 
 def test_encode_decode_roundtrip():
