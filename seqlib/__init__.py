@@ -5,6 +5,8 @@ Every computation the chapters show lives here, one subject per module:
 ========================  ====================================================
 ``seqlib.activations``    tanh, relu, sigmoid, linear and their derivatives
 ``seqlib.rnn``            the Elman recurrence, forward and (truncated) backward
+``seqlib.lstm``           the LSTM cell (i, f, g, o gates), forward and backward
+``seqlib.gru``            the GRU cell (r, z, n gates, reset before/after)
 ``seqlib.bptt``           truncated BPTT: chunked and TBPTT(k1, k2)
 ``seqlib.gradflow``       gradient-flow diagnostics: G[t, k], Jacobian products
 ``seqlib.readout``        the linear readout o_t = h_t W_hy + b_y
@@ -23,10 +25,10 @@ Every computation the chapters show lives here, one subject per module:
 Arrays are batch-major and use row vectors: ``x_t @ W_xh``.
 """
 
-from . import activations, bptt, clip, data, gradcheck, gradflow, init, loss, masking, optim, readout, rnn, train, workspace
+from . import activations, bptt, clip, data, gradcheck, gradflow, gru, init, loss, lstm, masking, optim, readout, rnn, train, workspace
 
 _MODULES = (
-    activations, bptt, clip, data, gradcheck, gradflow, init, loss, masking, optim, readout, rnn, train, workspace
+    activations, bptt, clip, data, gradcheck, gradflow, gru, init, loss, lstm, masking, optim, readout, rnn, train, workspace
 )
 
 from .activations import *  # noqa: F401,F403
@@ -35,8 +37,10 @@ from .clip import *  # noqa: F401,F403
 from .data import *  # noqa: F401,F403
 from .gradcheck import *  # noqa: F401,F403
 from .gradflow import *  # noqa: F401,F403
+from .gru import *  # noqa: F401,F403
 from .init import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
+from .lstm import *  # noqa: F401,F403
 from .masking import *  # noqa: F401,F403
 from .optim import *  # noqa: F401,F403
 from .readout import *  # noqa: F401,F403
