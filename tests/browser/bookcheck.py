@@ -55,29 +55,20 @@ NON_PAGE_DIRS = {"_static", "_sources", "_images", "_downloads", "_sphinx_design
 def find_chromium() -> str | None:
     """Path of the Chromium to launch; None means Playwright's own installed browser.
 
-    Order: $CHROMIUM, /usr/bin/chromium, Playwright's downloaded Chromium.
-    Fails the test run with a plain message when there is none.
+    ``tools/chromium.py`` decides: $CHROMIUM, a system Chromium, Playwright's
+    own; if there is none it installs one (Playwright's download, else apt as
+    root).  Fails the test run with one plain message when that is impossible.
     """
-    env = os.environ.get("CHROMIUM")
-    if env:
-        if not os.access(env, os.X_OK):
-            pytest.fail(f"CHROMIUM={env} is not an executable file", pytrace=False)
-        return env
-    if os.access("/usr/bin/chromium", os.X_OK):
-        return "/usr/bin/chromium"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        own = p.chromium.executable_path
-    if own and os.access(own, os.X_OK):
-        return None
-    pytest.fail(
-        "No Chromium for the browser tests.  Install one:\n"
-        "  apt-get install chromium             (Debian/Ubuntu, as root; what .ci/run does)\n"
-        "  python -m playwright install chromium (Playwright's own build)\n"
-        "or point CHROMIUM=/path/to/chromium at an existing binary.",
-        pytrace=False,
-    )
+    tools = str(Path(__file__).resolve().parents[2] / "tools")
+    sys.path.insert(0, tools)
+    try:
+        import chromium
+    finally:
+        sys.path.remove(tools)
+    try:
+        return chromium.provision().executable
+    except chromium.NoChromium as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 # --------------------------------------------------------------------------- server

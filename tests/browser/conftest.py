@@ -1,9 +1,11 @@
 """Fixtures for the browser tests: Chromium, a local server for a built book.
 
 The tests run against ``_build/html`` (``make book`` first; ``make test`` runs
-them after the strict build).  Chromium is ``$CHROMIUM``, else
-``/usr/bin/chromium`` (``apt-get install chromium``), else Playwright's own
-download if one is installed; nothing is ever downloaded from here.
+them after the strict build).  Chromium is provisioned by ``tools/chromium.py``
+(``bookcheck.find_chromium``): ``$CHROMIUM``, else a system Chromium, else
+Playwright's own if installed, else it installs one (``python -m playwright
+install chromium``, else ``apt-get install chromium`` as root); when none can
+be had the run fails with one message saying what to run.  Never skipped.
 """
 
 from __future__ import annotations
