@@ -19,6 +19,10 @@ Every computation the chapters show lives here, one subject per module:
 ``seqlib.train``          a training loop with clipping and truncation; sampling
 ``seqlib.gradcheck``      central-difference gradient checks
 ``seqlib.workspace``      scratch arrays reused from one training step to the next
+``seqlib.seq2seq``        an RNN encoder-decoder: teacher forcing, the bridge, scoring
+``seqlib.decode``         greedy decoding and beam search for the encoder-decoder
+``seqlib.seq2seq_data``   the numbers-to-words task and its splits
+``seqlib.seq2seq_train``  teacher-forced training of the encoder-decoder
 ``seqlib.widgets``        interactive figures that stay live in the static book
 ========================  ====================================================
 
@@ -27,8 +31,11 @@ Arrays are batch-major and use row vectors: ``x_t @ W_xh``.
 
 from . import activations, bptt, clip, data, gradcheck, gradflow, gru, init, loss, lstm, masking, optim, readout, rnn, train, workspace
 
+from . import decode, seq2seq, seq2seq_data, seq2seq_train
+
 _MODULES = (
-    activations, bptt, clip, data, gradcheck, gradflow, gru, init, loss, lstm, masking, optim, readout, rnn, train, workspace
+    activations, bptt, clip, data, gradcheck, gradflow, gru, init, loss, lstm, masking, optim, readout, rnn, train, workspace,
+    decode, seq2seq, seq2seq_data, seq2seq_train,
 )
 
 from .activations import *  # noqa: F401,F403
@@ -47,6 +54,10 @@ from .readout import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .train import *  # noqa: F401,F403
 from .workspace import *  # noqa: F401,F403
+from .decode import *  # noqa: F401,F403
+from .seq2seq import *  # noqa: F401,F403
+from .seq2seq_data import *  # noqa: F401,F403
+from .seq2seq_train import *  # noqa: F401,F403
 
 __version__ = "0.1.0"
 

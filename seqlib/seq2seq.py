@@ -1,0 +1,436 @@
+"""An RNN encoder-decoder trained with teacher forcing and the sequence loss.
+
+The model maps a source sequence x_{0:M} (token ids) to a target sequence
+y_{0:L} that ends with an end-of-sequence token (eq. ``seq_prob``)::
+
+    e_m   = E_x[x_m]                                    source embedding
+    s_m   = cell(e_m, s_{m-1}),  s_{-1} = 0             encoder, m = 0..M_b-1
+    c     = s_{M_b - 1}                                 the bridge: last real state
+    d_l   = [E_y[y_{l-1}], c]   (context) or E_y[y_{l-1}]   y_{-1} = BOS
+    h_l   = cell(d_l, h_{l-1}),  h_{-1} = c             decoder
+    o_l   = h_l W_hy + b_y                              readout (eq. ``rnn_readout``)
+    p̂(y_l | y_{0:l}, x) = softmax(o_l)[y_l]
+
+so p̂(y | x) is the chain-rule product of eq. ``seq_prob_chain`` and the loss
+is the weighted sequence cross-entropy (eqs. ``ce_loss_seq``,
+``seq_loss_weighted``) with the padding masked.  Nothing here is a second
+implementation: the recurrences are :func:`seqlib.rnn.rnn_forward` /
+:func:`seqlib.rnn.rnn_backward`, the readout is :mod:`seqlib.readout`, the
+loss :func:`seqlib.loss.sequence_loss_and_grad`, the masks
+:mod:`seqlib.masking`.  Only the embeddings (a row lookup, whose gradient
+is a scatter-add) and the bridge (a gather at each source's last real step)
+are new.
+
+The cell is a parameter (:class:`Cell`): the vanilla RNN, the LSTM or the
+GRU, each through its own forward and backward functions.  The state passed
+over the bridge is ``h`` (an LSTM decoder's memory cell starts at 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from ._validate import _describe, as_int_array, check_choice, check_index_range, check_positive_int
+from .init import _as_rng, glorot_uniform, orthogonal
+from .loss import sequence_loss, sequence_loss_and_grad
+from .masking import pad_sequences, sequence_mask
+from .readout import linear_backward, linear_forward
+from .gru import gru_backward, gru_forward, init_gru_params
+from .lstm import init_lstm_params, lstm_backward, lstm_forward
+from .rnn import rnn_backward, rnn_forward
+
+__all__ = [
+    "Cell", "CELLS", "Seq2SeqConfig", "Seq2SeqBatch", "make_batch", "init_seq2seq_params",
+    "seq2seq_forward", "seq2seq_loss_and_grads", "seq2seq_loss", "sequence_log_prob",
+    "NORMALISATIONS", "param_names", "encode", "decoder_inputs", "Seq2SeqCache",
+]
+
+Array = np.ndarray
+#: How the summed token losses of a batch are divided: by the number of real
+#: target tokens (tfa's default, "token") or by the number of sequences ("sequence").
+NORMALISATIONS = ("token", "sequence")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A recurrent cell as the encoder-decoder uses it.
+
+    Attributes
+    ----------
+    name : str
+    param_names : tuple of str
+        Its parameters, e.g. ``("W_xh", "W_hh", "b_h")``.
+    forward : callable
+        ``forward(x (B, T, D), h0 (B, H), params) -> (h (B, T, H), cache)``.
+    backward : callable
+        ``backward(dh (B, T, H), cache) -> dict`` with ``"x"``, ``"h0"`` and
+        every name of ``param_names``.
+    init : callable
+        ``init(D, H, rng) -> dict`` of the parameters.
+    n_state : int
+        How many (K, H) arrays make up the state carried from step to step
+        in decoding: 1 (``h``) for the RNN and the GRU, 2 (``h, c``) for the LSTM.
+    step : callable, optional
+        ``step(x (K, 1, D), state, params) -> (h (K, H), new state)``, one
+        decoding step; default: ``forward`` from ``h0 = state[0]``.
+    """
+
+    name: str
+    param_names: tuple[str, ...]
+    forward: Callable[[Array, Array, Mapping[str, Array]], tuple[Array, Any]]
+    backward: Callable[[Array, Any], dict[str, Array]]
+    init: Callable[[int, int, np.random.Generator], dict[str, Array]]
+    n_state: int = 1
+    step: Callable[[Array, tuple, Mapping[str, Array]], tuple[Array, tuple]] | None = None
+
+    def decode_step(self, x: Array, state: tuple, params: Mapping[str, Array]) -> tuple[Array, tuple]:
+        """One decoding step: ``step`` if given, else ``forward`` over one time step."""
+        if self.step is not None:
+            return self.step(x, state, params)
+        h, _ = self.forward(x, state[0], params)
+        return h[:, 0], (h[:, 0],)
+
+    def initial_state(self, c: Array) -> tuple:
+        """The decoder's state after the bridge: ``h = c``, any other part (an LSTM's cell) 0."""
+        return (c.copy(),) + tuple(np.zeros_like(c) for _ in range(self.n_state - 1))
+
+
+def _rnn_init(D: int, H: int, rng: np.random.Generator) -> dict[str, Array]:
+    return {"W_xh": glorot_uniform(D, H, rng=rng), "W_hh": orthogonal(H, rng=rng), "b_h": np.zeros(H)}
+
+
+_RNN = Cell(
+    "rnn",
+    ("W_xh", "W_hh", "b_h"),
+    lambda x, h0, p: rnn_forward(x, h0, p["W_xh"], p["W_hh"], p["b_h"]),
+    lambda dh, cache: rnn_backward(dh, cache),
+    _rnn_init,
+)
+
+
+def _lstm_step(x: Array, state: tuple, p: Mapping[str, Array]) -> tuple[Array, tuple]:
+    h, cache = lstm_forward(x, state[0], state[1], p["W_x"], p["W_h"], p["b"])
+    return h[:, 0], (h[:, 0], cache.cs[-1].copy())
+
+
+_LSTM = Cell(
+    "lstm",
+    ("W_x", "W_h", "b"),
+    lambda x, h0, p: lstm_forward(x, h0, None, p["W_x"], p["W_h"], p["b"]),
+    lambda dh, cache: lstm_backward(dh, cache),
+    lambda D, H, rng: init_lstm_params(D, H, rng=rng),
+    n_state=2,
+    step=_lstm_step,
+)
+_GRU = Cell(
+    "gru",
+    ("W_x", "W_h", "b_x", "b_h"),
+    lambda x, h0, p: gru_forward(x, h0, p["W_x"], p["W_h"], p["b_x"], p["b_h"]),
+    lambda dh, cache: gru_backward(dh, cache),
+    lambda D, H, rng: init_gru_params(D, H, rng=rng),
+)
+#: name -> Cell: the vanilla tanh RNN, the LSTM (:mod:`seqlib.lstm`; the bridge
+#: passes h, the decoder's memory cell starts at 0) and the GRU (:mod:`seqlib.gru`).
+CELLS: dict[str, Cell] = {"rnn": _RNN, "lstm": _LSTM, "gru": _GRU}
+
+
+@dataclass(frozen=True)
+class Seq2SeqConfig:
+    """Sizes and choices of an encoder-decoder.
+
+    Attributes
+    ----------
+    V_x : int
+        Source vocabulary size (ids ``0..V_x-1``).
+    V_y : int
+        Target vocabulary size, including ``eos`` and ``bos``.
+    eos, bos : int
+        Target ids of end-of-sequence (every target ends with it) and of the
+        begin symbol fed to the decoder at its first step.
+    D : int
+        Embedding size of both vocabularies.
+    H : int
+        State size of encoder and decoder (the bridge copies the state).
+    context : bool
+        Also feed the encoder's last state c to every decoder step (Cho et al. 2014).
+    cell : str
+        A key of :data:`CELLS`.
+    """
+
+    V_x: int
+    V_y: int
+    eos: int = 0
+    bos: int = 1
+    D: int = 16
+    H: int = 64
+    context: bool = False
+    cell: str = "rnn"
+
+    def __post_init__(self) -> None:
+        for k in ("V_x", "V_y", "D", "H"):
+            check_positive_int(getattr(self, k), k)
+        check_choice(self.cell, "cell", CELLS)
+        for k in ("eos", "bos"):
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v < self.V_y:
+                raise ValueError(f"{k} must be a target id in [0, V_y) = [0, {self.V_y}), got {v!r}")
+        if self.eos == self.bos:
+            raise ValueError(f"eos and bos must differ, got both = {self.eos}")
+
+
+@dataclass(frozen=True)
+class Seq2SeqBatch:
+    """A padded batch of (source, target) pairs, as :func:`make_batch` builds it.
+
+    Attributes
+    ----------
+    src : ndarray (B, M) int
+        Sources, right-padded with 0.
+    src_len : ndarray (B,) int
+        Source lengths M_b >= 1.
+    dec_in : ndarray (B, L) int
+        Decoder inputs ``[bos, y_0, ..., y_{L_b-2}]``, padded with ``bos``.
+    tgt : ndarray (B, L) int
+        Targets ``[y_0, ..., y_{L_b-1} = eos]``, padded with ``eos``.
+    weights : ndarray (B, L) float
+        The mask ``l < L_b`` (:func:`seqlib.masking.sequence_mask`).
+    """
+
+    src: Array
+    src_len: Array
+    dec_in: Array
+    tgt: Array
+    weights: Array = field(repr=False)
+
+    @property
+    def tgt_len(self) -> Array:
+        """Target lengths L_b (EOS included)."""
+        return self.weights.sum(axis=1).astype(np.int64)
+
+
+def _check_seqs(seqs: Any, name: str) -> list[Array]:
+    if isinstance(seqs, (str, bytes, np.ndarray)) or not hasattr(seqs, "__len__"):
+        raise TypeError(f"{name} must be a list of id sequences, got {_describe(seqs)}")
+    out = []
+    for b, s in enumerate(seqs):
+        a = as_int_array(s, f"{name}[{b}]", ndim=1)
+        if a.size == 0:
+            raise ValueError(f"{name}[{b}] must hold at least one token, got an empty sequence")
+        out.append(a)
+    if not out:
+        raise ValueError(f"{name} must hold at least one sequence, got none")
+    return out
+
+
+def make_batch(sources: Sequence[Sequence[int]], targets: Sequence[Sequence[int]],
+               config: Seq2SeqConfig, *, require_eos: bool = True) -> Seq2SeqBatch:
+    """Pad sources and targets into a :class:`Seq2SeqBatch`, checking them.
+
+    Parameters
+    ----------
+    sources : list of B int sequences
+        Source ids in ``[0, V_x)``, lengths >= 1 (may differ).
+    targets : list of B int sequences
+        Target ids in ``[0, V_y)``, each ending with ``config.eos`` and
+        holding no other ``eos``.  (``bos`` is an ordinary output token: a
+        trained model learns to give it probability near 0.)
+    config : Seq2SeqConfig
+    require_eos : bool, keyword-only, default True
+        ``False`` also accepts targets without a final EOS (outputs that a
+        decoder's length limit cut off), for scoring only.
+
+    Raises
+    ------
+    ValueError
+        Different numbers of sources and targets, an empty sequence, an id
+        outside its vocabulary, a target without a final EOS, an EOS before
+        the end (the message names ``targets[b]``).
+    """
+    src = _check_seqs(sources, "sources")
+    tgt = _check_seqs(targets, "targets")
+    if len(src) != len(tgt):
+        raise ValueError(f"sources and targets must pair up, got {len(src)} sources and {len(tgt)} targets")
+    for b, s in enumerate(src):
+        check_index_range(s, f"sources[{b}]", config.V_x, f"source ids in [0, V_x) = [0, {config.V_x})")
+    for b, t in enumerate(tgt):
+        check_index_range(t, f"targets[{b}]", config.V_y, f"target ids in [0, V_y) = [0, {config.V_y})")
+        if require_eos and t[-1] != config.eos:
+            raise ValueError(f"targets[{b}] must end with eos={config.eos}, got last token {int(t[-1])}")
+        if np.any(t[:-1] == config.eos):
+            raise ValueError(f"targets[{b}] must hold eos={config.eos} only at its end, found it at "
+                             f"position {int(np.argmax(t[:-1] == config.eos))}")
+    S, src_len = pad_sequences(src)
+    Y, tgt_len = pad_sequences(tgt, value=config.eos)
+    dec_in = np.full_like(Y, config.bos)
+    dec_in[:, 1:] = Y[:, :-1]
+    dec_in[np.arange(Y.shape[1])[None, :] >= tgt_len[:, None]] = config.bos
+    return Seq2SeqBatch(S, src_len, dec_in, Y, sequence_mask(tgt_len, maxlen=Y.shape[1]))
+
+
+def param_names(config: Seq2SeqConfig) -> tuple[str, ...]:
+    """Parameter names: ``E_x, E_y``, ``enc_*`` and ``dec_*`` of the cell, ``W_hy, b_y``."""
+    cell = CELLS[config.cell].param_names
+    return ("E_x", "E_y", *(f"enc_{n}" for n in cell), *(f"dec_{n}" for n in cell), "W_hy", "b_y")
+
+
+def init_seq2seq_params(config: Seq2SeqConfig, *, rng: np.random.Generator | int) -> dict[str, Array]:
+    """Seeded parameters: N(0, 1/D) embeddings, the cell's own init, Glorot readout, zero bias."""
+    rng = _as_rng(rng)
+    cell = CELLS[config.cell]
+    D, H = config.D, config.H
+    p = {"E_x": rng.normal(0.0, D ** -0.5, (config.V_x, D)), "E_y": rng.normal(0.0, D ** -0.5, (config.V_y, D))}
+    p.update({f"enc_{k}": v for k, v in cell.init(D, H, rng).items()})
+    p.update({f"dec_{k}": v for k, v in cell.init(D + H * config.context, H, rng).items()})
+    p["W_hy"] = glorot_uniform(H, config.V_y, rng=rng)
+    p["b_y"] = np.zeros(config.V_y)
+    return p
+
+
+def _check_params(params: Mapping[str, Array], config: Seq2SeqConfig) -> None:
+    if not isinstance(config, Seq2SeqConfig):
+        raise TypeError(f"config must be a Seq2SeqConfig, got {_describe(config)}")
+    missing = [k for k in param_names(config) if k not in params]
+    if missing:
+        raise ValueError(f"params is missing {missing} (see init_seq2seq_params)")
+    for k, n in (("E_x", config.V_x), ("E_y", config.V_y)):
+        if params[k].shape != (n, config.D):
+            raise ValueError(f"params[{k!r}] must have shape {(n, config.D)} for this config, "
+                             f"got {params[k].shape} (a vocabulary mismatch?)")
+    if params["W_hy"].shape != (config.H, config.V_y):
+        raise ValueError(f"params['W_hy'] must have shape {(config.H, config.V_y)}, got {params['W_hy'].shape}")
+
+
+def _sub(params: Mapping[str, Array], prefix: str, config: Seq2SeqConfig) -> dict[str, Array]:
+    return {k: params[prefix + k] for k in CELLS[config.cell].param_names}
+
+
+def encode(params: Mapping[str, Array], src: Array, src_len: Array, config: Seq2SeqConfig) -> tuple[Array, Array, Any]:
+    """Run the encoder; return all states (B, M, H), the bridge state c (B, H) and the cache."""
+    cell = CELLS[config.cell]
+    h, cache = cell.forward(params["E_x"][src], None, _sub(params, "enc_", config))
+    c = h[np.arange(h.shape[0]), src_len - 1]  # the state after each source's last real token
+    return h, c, cache
+
+
+def decoder_inputs(params: Mapping[str, Array], tokens: Array, c: Array, config: Seq2SeqConfig) -> Array:
+    """The decoder's inputs d_l (B, L, D [+H]): embedded tokens, with the context c appended if asked."""
+    d = params["E_y"][tokens]
+    if config.context:
+        d = np.concatenate((d, np.broadcast_to(c[:, None, :], (*tokens.shape, c.shape[1]))), axis=2)
+    return d
+
+
+@dataclass
+class Seq2SeqCache:
+    """What :func:`seq2seq_loss_and_grads` keeps between the passes."""
+
+    batch: Seq2SeqBatch
+    enc_cache: Any
+    dec_cache: Any
+    ro_cache: Any
+    c: Array
+
+
+def seq2seq_forward(params: Mapping[str, Array], batch: Seq2SeqBatch, config: Seq2SeqConfig) -> tuple[Array, Seq2SeqCache]:
+    """Teacher-forced forward pass: the logits o_l (B, L, V_y) of every target position.
+
+    The decoder reads the true previous token ``dec_in`` at each step (teacher
+    forcing), starting from the encoder's last real state.
+    """
+    _check_params(params, config)
+    if not isinstance(batch, Seq2SeqBatch):
+        raise TypeError(f"batch must be a Seq2SeqBatch (see make_batch), got {_describe(batch)}")
+    _, c, enc_cache = encode(params, batch.src, batch.src_len, config)
+    cell = CELLS[config.cell]
+    h, dec_cache = cell.forward(decoder_inputs(params, batch.dec_in, c, config), c, _sub(params, "dec_", config))
+    logits, ro_cache = linear_forward(h, params["W_hy"], params["b_y"])
+    return logits, Seq2SeqCache(batch, enc_cache, dec_cache, ro_cache, c)
+
+
+def _flags(normalise: str) -> dict[str, bool]:
+    check_choice(normalise, "normalise", NORMALISATIONS)
+    return {} if normalise == "token" else {"average_across_timesteps": False, "average_across_batch": False}
+
+
+def seq2seq_loss(params: Mapping[str, Array], batch: Seq2SeqBatch, config: Seq2SeqConfig,
+                 normalise: str = "token") -> float:
+    """The teacher-forced loss: :func:`seqlib.loss.sequence_loss` on the padded targets.
+
+    ``normalise="token"``: summed token losses / number of real target tokens;
+    ``"sequence"``: summed token losses / number of sequences B.
+    """
+    logits, _ = seq2seq_forward(params, batch, config)
+    out = sequence_loss(logits, batch.tgt, batch.weights, **_flags(normalise))
+    return float(out) if normalise == "token" else float(np.sum(out) / batch.src.shape[0])
+
+
+def seq2seq_loss_and_grads(params: Mapping[str, Array], batch: Seq2SeqBatch, config: Seq2SeqConfig,
+                           normalise: str = "token", *, return_source_grads: bool = False):
+    """The loss and its gradient w.r.t. every parameter, by BPTT through decoder, bridge and encoder.
+
+    Backward order: loss -> readout -> decoder (:func:`rnn_backward`) -> the
+    decoder's h0 and, with ``context``, the c part of every decoder input ->
+    the encoder state at each source's last real step -> encoder
+    (:func:`rnn_backward`) -> source embeddings (scatter-add).
+
+    Returns
+    -------
+    loss : float
+    grads : dict
+        Same keys and shapes as ``params``.
+    source_grads : ndarray (B, M, D), only with ``return_source_grads``
+        dL/de_m, the gradient reaching each source embedding (0 on padding).
+    """
+    logits, cache = seq2seq_forward(params, batch, config)
+    B = batch.src.shape[0]
+    out, dlogits = sequence_loss_and_grad(logits, batch.tgt, batch.weights, **_flags(normalise))
+    if normalise == "token":
+        loss = float(out)
+    else:
+        loss, dlogits = float(np.sum(out) / B), dlogits / B
+    cell = CELLS[config.cell]
+    g_ro = linear_backward(dlogits, cache.ro_cache)
+    g_dec = cell.backward(g_ro["h"], cache.dec_cache)
+    dc = g_dec["h0"].copy()  # the bridge: h_{-1} of the decoder is c
+    D = config.D
+    dE_y = np.zeros_like(params["E_y"])
+    np.add.at(dE_y, batch.dec_in, g_dec["x"][..., :D])
+    if config.context:
+        dc += g_dec["x"][..., D:].sum(axis=1)
+    dh_enc = np.zeros((B, batch.src.shape[1], config.H))
+    dh_enc[np.arange(B), batch.src_len - 1] = dc  # c is the state after the last real token
+    g_enc = cell.backward(dh_enc, cache.enc_cache)
+    dE_x = np.zeros_like(params["E_x"])
+    np.add.at(dE_x, batch.src, g_enc["x"])
+    grads = {"E_x": dE_x, "E_y": dE_y, "W_hy": g_ro["W"], "b_y": g_ro["b"]}
+    for k in cell.param_names:
+        grads[f"enc_{k}"], grads[f"dec_{k}"] = g_enc[k], g_dec[k]
+    if return_source_grads:
+        return loss, grads, g_enc["x"]
+    return loss, grads
+
+
+def sequence_log_prob(params: Mapping[str, Array], sources: Sequence[Sequence[int]],
+                      candidates: Sequence[Sequence[int]], config: Seq2SeqConfig, *,
+                      per_token: bool = False, require_eos: bool = True) -> Array:
+    """log p̂(y | x) of each candidate y given its source x (eq. ``seq_prob_chain``).
+
+    The candidates are scored by one teacher-forced pass and the per-position
+    terms are those of the loss: ``-sequence_loss`` unreduced, i.e.
+    ``log softmax(o_l)[y_l]`` at every real position, summed over positions.
+    A candidate must end with EOS unless ``require_eos=False`` (an output
+    that a decoder's length limit cut off).
+
+    Returns
+    -------
+    ndarray (B,), or (B, L) of per-position log-probabilities with ``per_token``.
+    """
+    batch = make_batch(sources, candidates, config, require_eos=require_eos)
+    logits, _ = seq2seq_forward(params, batch, config)
+    terms = -sequence_loss(logits, batch.tgt, batch.weights, average_across_timesteps=False,
+                           average_across_batch=False)
+    return terms if per_token else terms.sum(axis=1)
+
