@@ -9,6 +9,8 @@ Every computation the chapters show lives here, one subject per module:
 ``seqlib.gru``            the GRU cell (r, z, n gates, reset before/after)
 ``seqlib.bptt``           truncated BPTT: chunked and TBPTT(k1, k2)
 ``seqlib.gradflow``       gradient-flow diagnostics: G[t, k], Jacobian products
+``seqlib.gradflow_gated`` the same for the LSTM and the GRU; LSTM state Jacobians
+``seqlib.gated_train``    training RNN / LSTM / GRU on a last-step regression
 ``seqlib.readout``        the linear readout o_t = h_t W_hy + b_y
 ``seqlib.loss``           softmax, cross-entropy and the sequence loss
 ``seqlib.masking``        masks, padding and one-hot encoding
@@ -29,12 +31,12 @@ Every computation the chapters show lives here, one subject per module:
 Arrays are batch-major and use row vectors: ``x_t @ W_xh``.
 """
 
-from . import activations, bptt, clip, data, gradcheck, gradflow, gru, init, loss, lstm, masking, optim, readout, rnn, train, workspace
+from . import activations, bptt, clip, data, gated_train, gradcheck, gradflow, gradflow_gated, gru, init, loss, lstm, masking, optim, readout, rnn, train, workspace
 
 from . import decode, seq2seq, seq2seq_data, seq2seq_train
 
 _MODULES = (
-    activations, bptt, clip, data, gradcheck, gradflow, gru, init, loss, lstm, masking, optim, readout, rnn, train, workspace,
+    activations, bptt, clip, data, gated_train, gradcheck, gradflow, gradflow_gated, gru, init, loss, lstm, masking, optim, readout, rnn, train, workspace,
     decode, seq2seq, seq2seq_data, seq2seq_train,
 )
 
@@ -43,7 +45,9 @@ from .bptt import *  # noqa: F401,F403
 from .clip import *  # noqa: F401,F403
 from .data import *  # noqa: F401,F403
 from .gradcheck import *  # noqa: F401,F403
+from .gated_train import *  # noqa: F401,F403
 from .gradflow import *  # noqa: F401,F403
+from .gradflow_gated import *  # noqa: F401,F403
 from .gru import *  # noqa: F401,F403
 from .init import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
