@@ -1,0 +1,153 @@
+"""Print the single-page HTML build of the book to one PDF with headless Chromium.
+
+    python tools/pdf.py [--html _build/singlehtml] [--out _build/pdf/sequence-modeling.pdf]
+
+``make pdf`` first runs ``jupyter-book build --builder singlehtml`` (the whole
+book as one page, executed from the same cache as the HTML book; see
+``_ext/singlehtml_support.py``), then this script:
+
+1. serves that folder on 127.0.0.1 (a random free port; every request that
+   leaves it is aborted, so the PDF is built offline like the book);
+2. opens the page in the Chromium ``tools/chromium.py`` provisions, waits for
+   MathJax's ``startup.promise`` (every equation typeset, ``\\bsf`` included)
+   and for every embedded widget to render its current frame;
+3. prints it with Playwright's ``page.pdf`` (A4, the print style sheet
+   ``book_assets/assets/print.css``, page numbers in the footer);
+4. writes the PDF, and a copy next to the HTML book's ``intro.html``
+   (``_build/html/sequence-modeling.pdf``, linked from the intro) when that
+   build exists.
+
+Fails (exit 1) on a MathJax error, an equation left untypeset, a widget that
+did not render, a page error or a request outside the served folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import http.server
+import shutil
+import sys
+import threading
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import chromium  # noqa: E402  (tools/chromium.py)
+
+WIDGET_VIEW = 'script[type="application/vnd.jupyter.widget-view+json"]'
+FOOTER = (
+    '<div style="font-size:8pt;width:100%;text-align:center;color:#555;">'
+    '<span class="pageNumber"></span> / <span class="totalPages"></span></div>'
+)
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args) -> None:  # noqa: A002
+        pass
+
+
+@contextlib.contextmanager
+def serve(directory: Path) -> Iterator[str]:
+    handler = functools.partial(_Quiet, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def print_pdf(html_dir: Path, out: Path, page_name: str = "intro.html") -> dict:
+    from playwright.sync_api import sync_playwright
+
+    found = chromium.provision()
+    problems: list[str] = []
+    with serve(html_dir) as origin, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=found.executable, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                          "--disable-component-update", "--no-first-run"])
+        try:
+            context = browser.new_context(viewport={"width": 1000, "height": 1400})
+            page = context.new_page()
+
+            def route(r) -> None:
+                if r.request.url.startswith(origin + "/") or r.request.url.startswith("data:"):
+                    r.continue_()
+                else:
+                    problems.append(f"blocked request {r.request.url}")
+                    r.abort()
+
+            page.route("**/*", route)
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page.goto(f"{origin}/{page_name}", wait_until="load", timeout=120_000)
+            page.wait_for_function("() => !!(window.MathJax && MathJax.startup && MathJax.startup.promise)",
+                                   timeout=60_000)
+            page.evaluate("() => MathJax.startup.promise")
+            n_widgets = page.locator(WIDGET_VIEW).count()
+            if n_widgets:
+                page.wait_for_function(
+                    """(sel) => Array.from(document.querySelectorAll(sel)).every((s) => {
+                         const area = s.previousElementSibling;
+                         return area && area.classList.contains('widget-subarea')
+                                && area.querySelector('.jupyter-widgets');
+                       })""",
+                    arg=WIDGET_VIEW, timeout=120_000,
+                )
+                # Every visible frame decoded before printing.
+                page.wait_for_function(
+                    "() => Array.from(document.querySelectorAll('.widget-subarea img'))"
+                    ".every((i) => i.complete)", timeout=60_000)
+            math = page.evaluate(
+                """() => ({
+                    display: document.querySelectorAll('div.math').length,
+                    untypeset: Array.from(document.querySelectorAll('div.math, span.math'))
+                        .filter((el) => !el.querySelector('mjx-container')).length,
+                    errors: document.querySelectorAll('mjx-merror, merror').length,
+                })"""
+            )
+            if math["untypeset"] or math["errors"]:
+                problems.append(f"MathJax: {math['untypeset']} equations untypeset, {math['errors']} errors")
+            page.emulate_media(media="print")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            page.pdf(path=str(out), format="A4", print_background=True,
+                     margin={"top": "16mm", "bottom": "16mm", "left": "14mm", "right": "14mm"},
+                     display_header_footer=True, header_template="<span></span>", footer_template=FOOTER)
+        finally:
+            browser.close()
+    if problems:
+        raise SystemExit("pdf: the PDF is not right:\n  " + "\n  ".join(problems))
+    return {"chromium": str(found), "widgets": n_widgets, **math}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--html", type=Path, default=ROOT / "_build" / "singlehtml")
+    ap.add_argument("--out", type=Path, default=ROOT / "_build" / "pdf" / "sequence-modeling.pdf")
+    ap.add_argument("--copy-to", type=Path, default=ROOT / "_build" / "html",
+                    help="also copy the PDF into this HTML build (if it exists), where the intro links it")
+    args = ap.parse_args(argv)
+    if not (args.html / "intro.html").is_file():
+        print(f"pdf: no single-page build at {args.html}: run `make pdf`", file=sys.stderr)
+        return 1
+    try:
+        info = print_pdf(args.html, args.out)
+    except chromium.NoChromium as exc:
+        print(f"pdf: ERROR: {exc}", file=sys.stderr)
+        return 1
+    print(f"pdf: wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB; {info['display']} display "
+          f"equations typeset, {info['widgets']} widgets; Chromium: {info['chromium']})")
+    if (args.copy_to / "intro.html").is_file():
+        shutil.copy2(args.out, args.copy_to / args.out.name)
+        print(f"pdf: copied to {args.copy_to / args.out.name} (linked from the intro)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
