@@ -398,8 +398,10 @@ def sequence_loss(
     r"""Weighted cross-entropy of a batch of sequences (eq. ``seq_loss_weighted``).
 
     A numpy port of TensorFlow Addons' ``tfa.seq2seq.sequence_loss``
-    (``tensorflow_addons/seq2seq/loss.py``), same flags, same reductions, same
-    errors.  With per-token losses ``l_bt`` (eq. ``ce_loss_seq_element``) and
+    (``tensorflow_addons/seq2seq/loss.py``): the same flags and defaults, the
+    same reductions and the same flag errors as tfa >= 0.5.  Unlike tfa, the
+    flags are keyword-only, there is no ``name``, and targets are indices
+    only (no one-hot targets).  With per-token losses ``l_bt`` (eq. ``ce_loss_seq_element``) and
     weights ``w_bt`` (1 for real tokens, 0 for padding, e.g. from
     :func:`seqlib.masking.sequence_mask`), every output is a weighted sum
     ``sum w_bt l_bt`` over the reduced axes divided by a denominator that
