@@ -21,7 +21,8 @@ from ._validate import as_float_array, check_positive_int, check_shape
 from .gru import GRUCache, _gru_step_back
 from .lstm import LSTMCache, _lstm_step_back
 
-__all__ = ["lstm_loss_to_state_norms", "gru_loss_to_state_norms", "lstm_state_jacobian",
+__all__ = ["lstm_loss_to_state_norms", "gru_loss_to_state_norms", "lstm_state_gradient_norms",
+           "gru_state_gradient_norms", "lstm_state_jacobian",
            "lstm_jacobian_products", "lstm_cell_path_products"]
 
 Array = np.ndarray
@@ -66,15 +67,28 @@ def lstm_loss_to_state_norms(dh: Array, cache: LSTMCache, truncate: int | None =
     """
     truncate = check_positive_int(truncate, "truncate", allow_none=True)
     dh = _check(dh, cache, LSTMCache, "lstm_forward")
+    return _lstm_flow(dh, cache, truncate, per_loss=True)
+
+
+def lstm_state_gradient_norms(dh: Array, cache: LSTMCache, truncate: int | None = None) -> tuple[Array, Array]:
+    """``||dL/dh_k||`` and ``||dL/dc_k||`` for L = Σ_t ℓ_t, each (T,) float64 (h_k, c_k held as in the module docstring)."""
+    truncate = check_positive_int(truncate, "truncate", allow_none=True)
+    dh = _check(dh, cache, LSTMCache, "lstm_forward")
+    G_h, G_c = _lstm_flow(dh, cache, truncate, per_loss=False)
+    return G_h[0], G_c[0]
+
+
+def _lstm_flow(dh: Array, cache: LSTMCache, truncate: int | None, per_loss: bool) -> tuple[Array, Array]:
     B, T, _, H = cache.shape
     k = truncate or T
+    n = T if per_loss else 1
     W_hT = np.ascontiguousarray(cache.W_h.T)
-    d_h = np.zeros((T, B, H), dh.dtype)  # row t: dℓ_{t+1}/dh_{k+1}
-    d_c = np.zeros((T, B, H), dh.dtype)
-    dz = np.empty((T, B, 4 * H), dh.dtype)
-    G_h, G_c = np.zeros((T, T)), np.zeros((T, T))
+    d_h = np.zeros((n, B, H), dh.dtype)  # row t: dℓ_{t+1}/dh_{k+1} (per_loss), or dL/dh_{k+1}
+    d_c = np.zeros((n, B, H), dh.dtype)
+    dz = np.empty((n, B, 4 * H), dh.dtype)
+    G_h, G_c = np.zeros((n, T)), np.zeros((n, T))
     for s in range(T - 1, -1, -1):
-        d_h[s] += dh[:, s]  # the loss at step s+1 starts here
+        d_h[s if per_loss else 0] += dh[:, s]  # the loss at step s+1 starts here
         G_h[:, s] = _norms(d_h)
         G_c[:, s] = _norms(d_c)  # h_{s+1} held: only what arrives from step s+2 on
         d_h, d_c = _lstm_step_back(d_h, d_c, cache.gates[s], cache.cs[s], cache.tanh_c[s], W_hT, dz)
@@ -88,14 +102,26 @@ def gru_loss_to_state_norms(dh: Array, cache: GRUCache, truncate: int | None = N
     """``G[t-1, k-1] = ||dℓ_t/dh_k||`` for the GRU, (T, T) float64 (see :func:`lstm_loss_to_state_norms`)."""
     truncate = check_positive_int(truncate, "truncate", allow_none=True)
     dh = _check(dh, cache, GRUCache, "gru_forward")
+    return _gru_flow(dh, cache, truncate, per_loss=True)
+
+
+def gru_state_gradient_norms(dh: Array, cache: GRUCache, truncate: int | None = None) -> Array:
+    """``||dL/dh_k||`` for L = Σ_t ℓ_t, (T,) float64."""
+    truncate = check_positive_int(truncate, "truncate", allow_none=True)
+    dh = _check(dh, cache, GRUCache, "gru_forward")
+    return _gru_flow(dh, cache, truncate, per_loss=False)[0]
+
+
+def _gru_flow(dh: Array, cache: GRUCache, truncate: int | None, per_loss: bool) -> Array:
     B, T, _, H = cache.shape
     k = truncate or T
-    d_h = np.zeros((T, B, H), dh.dtype)
-    dax = np.empty((T, B, 3 * H), dh.dtype)
-    dah = np.empty((T, B, 3 * H), dh.dtype)
-    G = np.zeros((T, T))
+    n = T if per_loss else 1
+    d_h = np.zeros((n, B, H), dh.dtype)
+    dax = np.empty((n, B, 3 * H), dh.dtype)
+    dah = np.empty((n, B, 3 * H), dh.dtype)
+    G = np.zeros((n, T))
     for s in range(T - 1, -1, -1):
-        d_h[s] += dh[:, s]
+        d_h[s if per_loss else 0] += dh[:, s]
         G[:, s] = _norms(d_h)
         d_h = _gru_step_back(d_h, cache.gates[s], cache.hs[s], cache.hn[s], cache.W_h, cache.reset, dax, dah)
         if s % k == 0:

@@ -138,3 +138,60 @@ def test_init_last_state_model_checks():
     np.testing.assert_array_equal(p["b"][3:6], 2.0)
     with pytest.raises(ValueError, match="params must hold"):
         last_state_loss_and_grads({"W_y": 1}, np.zeros((1, 2, 2)), np.zeros((1, 1)))
+
+
+def test_state_gradient_norms_are_the_backward_pass_deltas():
+    """Summed over all losses: ||dL/dh_1|| (h_1, c_1 as state) equals the h0-gradient of the run from step 1."""
+    from seqlib.gradflow_gated import gru_state_gradient_norms, lstm_state_gradient_norms
+    rng = np.random.default_rng(5)
+    x, dh = rng.normal(size=(B, T, D)), rng.normal(size=(B, T, H))
+    p = lstm_params()
+    _, cache = lstm_forward(x, None, None, **p)
+    n_h, n_c = lstm_state_gradient_norms(dh, cache)
+    _, c2 = lstm_forward(x[:, 1:], cache.h[:, 0], cache.c[:, 0], **p)
+    g = lstm_backward(dh[:, 1:], c2)
+    assert n_h[0] == pytest.approx(np.linalg.norm(g["h0"] + dh[:, 0]), rel=1e-12)
+    assert n_c[0] == pytest.approx(np.linalg.norm(g["c0"]), rel=1e-12)
+    q = gru_params()
+    _, gc = gru_forward(x, None, **q)
+    _, g2 = gru_forward(x[:, 1:], gc.h[:, 0], **q)
+    assert gru_state_gradient_norms(dh, gc)[0] == pytest.approx(
+        np.linalg.norm(gru_backward(dh[:, 1:], g2)["h0"] + dh[:, 0]), rel=1e-12)
+
+
+# ----------------------------------------------------------------------------- the gated gradient-flow widget
+
+
+def test_gated_flow_data_is_seqlibs_and_the_forget_bias_opens_the_lstm():
+    from seqlib.widgets.gradient_flow import gated_flow_data, gradient_flow_data
+    d = gated_flow_data("rnn", 1.0, 3.0, None)
+    np.testing.assert_array_equal(d.G, gradient_flow_data(1.0, "tanh", 60, None).G)
+    reach = [(lambda g: g.G[-1, 0] / g.G[-1, -1])(gated_flow_data("lstm", 1.0, fb, None)) for fb in (-2, 0, 1, 3)]
+    assert all(a < b for a, b in zip(reach, reach[1:])), reach
+    g8 = gated_flow_data("gru", 1.0, 0.0, 8)
+    assert g8.G[59, 55] == 0 and g8.G[59, 56] > 0 and g8.gate_mean == pytest.approx(0.5, abs=0.01)
+    lstm = gated_flow_data("lstm", 0.5, 1.0, None)
+    assert lstm.forget_bias == 1.0 and lstm.gate_mean == pytest.approx(1 / (1 + np.exp(-1)), abs=0.01)
+    with pytest.raises(ValueError, match="arch"):
+        gated_flow_data("transformer", 1.0)
+    with pytest.raises(ValueError, match="forget_bias"):
+        gated_flow_data("lstm", 1.0, np.inf)
+
+
+def test_gated_flow_widget_frames_match_a_fresh_renderer():
+    from seqlib.widgets import expected_frame, gated_flow_widget
+    w = gated_flow_widget(archs=("rnn", "lstm"), spectral_norms=(1.0,), forget_biases=(0.0, 1.0), truncations=(None,))
+    assert "seqlib-gated-flow" in w._dom_classes and len(w.frames) == 4
+    for arch in ("rnn", "lstm"):
+        for fb in (0.0, 1.0):
+            s = dict(arch=arch, spectral_norm=1.0, forget_bias=fb, truncate=None)
+            assert w.frame_bytes(**s) == expected_frame("gated_flow", **s)
+    # the RNN ignores the forget-gate bias, the LSTM does not
+    assert w.frame_bytes(arch="rnn", spectral_norm=1.0, forget_bias=0.0, truncate=None) == \
+        w.frame_bytes(arch="rnn", spectral_norm=1.0, forget_bias=1.0, truncate=None)
+    assert w.frame_bytes(arch="lstm", spectral_norm=1.0, forget_bias=0.0, truncate=None) != \
+        w.frame_bytes(arch="lstm", spectral_norm=1.0, forget_bias=1.0, truncate=None)
+    with pytest.raises(ValueError, match="archs"):
+        gated_flow_widget(archs=("cnn",))
+    with pytest.raises(ValueError, match="initial"):
+        gated_flow_widget(archs=("rnn",), initial={"arch": "lstm"})

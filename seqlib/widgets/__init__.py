@@ -6,6 +6,8 @@ Each factory returns a :class:`FrameWidget` (an ``ipywidgets.VBox``):
 factory                                   shows                                      CSS marker
 ========================================  =========================================  ==========================
 :func:`gradient_flow_widget`              G[t, k] and ||δ_k|| vs ||W_hh||, f, T, k   ``seqlib-gradient-flow``
+:func:`gated_flow_widget`                 the same for RNN / LSTM / GRU, ||W||,      ``seqlib-gated-flow``
+                                          forget-gate bias, truncation
 :func:`unrolled_graph_widget`             forward pass, then BPTT, step by step      ``seqlib-unrolled``
 :func:`sequence_loss_widget`              weights, loss and gradient scale of a      ``seqlib-sequence-loss``
                                           padded batch under 4 normalisations
@@ -24,16 +26,17 @@ from . import gradient_flow as _gf
 from . import masks as _masks
 from . import unrolled as _unrolled
 from ._frames import STATIC_STATUS, Axis, FrameWidget
-from .gradient_flow import gradient_flow_widget
+from .gradient_flow import gated_flow_widget, gradient_flow_widget
 from .masks import sequence_loss_widget
 from .unrolled import unrolled_graph_widget
 
-__all__ = ["gradient_flow_widget", "unrolled_graph_widget", "sequence_loss_widget", "FrameWidget", "Axis",
+__all__ = ["gradient_flow_widget", "gated_flow_widget", "unrolled_graph_widget", "sequence_loss_widget", "FrameWidget", "Axis",
            "STATIC_STATUS", "WIDGETS", "default_axes", "expected_frame"]
 
 #: kind -> CSS marker class of the factory's widget
 WIDGETS: dict[str, str] = {
     "gradient_flow": "seqlib-gradient-flow",
+    "gated_flow": "seqlib-gated-flow",
     "unrolled": "seqlib-unrolled",
     "sequence_loss": "seqlib-sequence-loss",
 }
@@ -49,6 +52,8 @@ def default_axes(kind: str) -> list[Axis]:
     _check_kind(kind)
     if kind == "gradient_flow":
         return _gf.gradient_flow_axes()
+    if kind == "gated_flow":
+        return _gf.gated_flow_axes()
     if kind == "unrolled":
         return _unrolled.unrolled_axes()
     return _masks.sequence_loss_axes()
@@ -67,6 +72,8 @@ def expected_frame(kind: str, **setting: Any) -> bytes:
         raise TypeError(f"setting must give exactly {names} for kind={kind!r}, got {sorted(setting)}")
     if kind == "gradient_flow":
         return _gf._Renderer()(setting)
+    if kind == "gated_flow":
+        return _gf._Renderer(gated=True)(setting)
     if kind == "unrolled":
         return _unrolled._Renderer(_unrolled.unrolled_data())(setting)
     return _masks._Renderer()(setting)

@@ -7,6 +7,13 @@ through :func:`seqlib.gradflow.loss_to_state_norms` and
 spectral norm of W_hh, the activation, the length T and the truncation.
 Inputs are drawn time-major, so a shorter T is exactly the first T steps of a
 longer one.
+
+:func:`gated_flow_widget` (gated-units chapter) adds the architecture as a
+control: the same picture for a vanilla RNN, an LSTM and a GRU with the same
+inputs and direct gradients, the recurrent blocks rescaled to one spectral
+norm, and, for the LSTM, the forget-gate bias.  For the LSTM the plotted
+gradient is the one with respect to the whole state (h_k, c_k)
+(:func:`seqlib.gradflow_gated.lstm_loss_to_state_norms`).
 """
 
 from __future__ import annotations
@@ -19,11 +26,12 @@ from matplotlib.colors import LogNorm
 from matplotlib import colormaps
 from matplotlib.ticker import MaxNLocator
 
-from .. import gradflow, init, rnn
+from .. import gradflow, gradflow_gated, gru, init, lstm, rnn
 from ..activations import ACTIVATIONS
 from ._frames import Axis, BlitFigure, FrameWidget, new_figure
 
-__all__ = ["gradient_flow_widget", "gradient_flow_data", "GAMMA", "GradientFlow", "gradient_flow_axes"]
+__all__ = ["gradient_flow_widget", "gradient_flow_data", "GAMMA", "GradientFlow", "gradient_flow_axes",
+           "gated_flow_widget", "gated_flow_axes", "ARCH_LABELS"]
 
 #: γ = sup |f'| of each activation; ||W_hh|| < 1/γ guarantees vanishing gradients (eq. ``bptt_bound``).
 GAMMA: dict[str, float] = {"tanh": 1.0, "relu": 1.0, "linear": 1.0, "sigmoid": 0.25}
@@ -48,6 +56,12 @@ class GradientFlow:
         ``||δ_k|| = ||dL/dh_k||`` from :func:`seqlib.gradflow.state_gradient_norms`.
     spectral_norm, activation, T, truncate
         The setting.
+    arch : {"rnn", "lstm", "gru"}
+        The cell; for "lstm" and "gru" the activation is not a setting.
+    forget_bias : float or None
+        The LSTM's forget-gate bias (None for the other cells).
+    gate_mean : float or None
+        Mean forget gate f_t (LSTM) or update gate z_t (GRU) over the run.
     """
 
     G: np.ndarray
@@ -56,6 +70,9 @@ class GradientFlow:
     activation: str
     T: int
     truncate: int | None
+    arch: str = "rnn"
+    forget_bias: float | None = None
+    gate_mean: float | None = None
 
 
 def _check_setting(spectral_norm: Any, activation: Any, T: Any, truncate: Any) -> tuple[float, str, int, int | None]:
@@ -124,11 +141,79 @@ def _gamma_text(gamma: float) -> str:
     return "1/4" if gamma == 0.25 else f"{gamma:g}"
 
 
+#: Display names of the cells.
+ARCH_LABELS: dict[str, str] = {"rnn": "vanilla RNN", "lstm": "LSTM", "gru": "GRU"}
+GATED_T = 60  # the length of every frame of the gated widget
+DEFAULT_ARCHS = ("rnn", "lstm", "gru")
+DEFAULT_GATED_NORMS = (0.5, 1.0, 1.5)
+DEFAULT_FORGET_BIASES = (-2.0, 0.0, 1.0, 3.0)
+DEFAULT_GATED_TRUNCATIONS = (None, 8)
+
+
+def gated_flow_data(
+    arch: str,
+    spectral_norm: float,
+    forget_bias: float = 1.0,
+    truncate: int | None = None,
+    *,
+    T: int = GATED_T,
+    seed: int = 0,
+    B: int = 4,
+    D: int = 8,
+    H: int = 16,
+    input_scale: float = 0.05,
+) -> GradientFlow:
+    """G[t, k] and the total state gradient for a seeded RNN, LSTM or GRU.
+
+    The vanilla RNN is exactly :func:`gradient_flow_data` (tanh).  The gated
+    cells get Glorot-uniform input blocks and seeded orthogonal recurrent
+    blocks, each H x H block rescaled to spectral norm ``spectral_norm``;
+    biases are zero but the LSTM's forget-gate bias.  Inputs and direct
+    gradients are the same draws as for the RNN.  For the LSTM,
+    ``G = hypot(G_h, G_c)``, the norm of dℓ_t/d(h_k, c_k).
+    """
+    if arch not in ARCH_LABELS:
+        raise ValueError(f"arch must be one of {sorted(ARCH_LABELS)}, got {arch!r}")
+    if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(forget_bias):
+        raise ValueError(f"forget_bias must be a finite real number, got {forget_bias!r}")
+    if arch == "rnn":
+        return gradient_flow_data(spectral_norm, "tanh", T, truncate, seed=seed, B=B, D=D, H=H,
+                                  input_scale=input_scale)
+    spectral_norm, _, T, truncate = _check_setting(spectral_norm, "tanh", T, truncate)
+    n = 4 if arch == "lstm" else 3
+    rng = np.random.default_rng([seed, 3, n])
+    W_x = np.concatenate([init.glorot_uniform(D, H, rng=rng) for _ in range(n)], axis=1)
+    W_h = np.concatenate([init.scale_to_spectral_norm(init.orthogonal(H, rng=rng), spectral_norm)
+                          for _ in range(n)], axis=1)
+    x = input_scale * np.random.default_rng([seed, 1]).standard_normal((T, B, D)).transpose(1, 0, 2)
+    dh = np.random.default_rng([seed, 2]).standard_normal((T, B, H)).transpose(1, 0, 2) / np.sqrt(B * H)
+    if arch == "lstm":
+        b = np.zeros(4 * H)
+        b[H:2 * H] = forget_bias
+        _, cache = lstm.lstm_forward(x, None, None, W_x, W_h, b)
+        G_h, G_c = gradflow_gated.lstm_loss_to_state_norms(dh, cache, truncate)
+        G = np.hypot(G_h, G_c)
+        gate, fb = float(cache.gate("f").mean()), float(forget_bias)
+    else:
+        _, cache = gru.gru_forward(x, None, W_x, W_h, np.zeros(3 * H), np.zeros(3 * H))
+        G = gradflow_gated.gru_loss_to_state_norms(dh, cache, truncate)
+        gate, fb = float(cache.gate("z").mean()), None
+    # ||dL/ds_k|| of L = sum_t ℓ_t: one backward pass with every direct gradient
+    if arch == "lstm":
+        total = np.hypot(*gradflow_gated.lstm_state_gradient_norms(dh, cache, truncate))
+    else:
+        total = gradflow_gated.gru_state_gradient_norms(dh, cache, truncate)
+    return GradientFlow(G, total, spectral_norm, "tanh", T, truncate, arch, fb, gate)
+
+
 class _Renderer:
     """One figure, reused: heat-map of G on the left, ||δ_k|| on the right."""
 
-    def __init__(self, width: int = 560, height: int = 260, colors: int = 64, seed: int = 0) -> None:
-        self.colors, self.seed = colors, seed
+    def __init__(self, width: int = 560, height: int = 260, colors: int = 64, seed: int = 0,
+                 gated: bool = False) -> None:
+        self.colors, self.seed, self.gated = colors, seed, gated
+        self._memo: dict[tuple, bytes] = {}
         fig = self.fig = new_figure(width, height)
         fig.set_facecolor("white")
         self.ax_g = fig.add_axes((0.07, 0.15, 0.30, 0.62))
@@ -142,7 +227,8 @@ class _Renderer:
         cb.ax.tick_params(labelsize=6)
         self.ax_g.set_xlabel(r"state $k$", fontsize=7, labelpad=1)
         self.ax_g.set_ylabel(r"loss $t$", fontsize=7, labelpad=1)
-        self.ax_g.set_title(r"$G[t,k]=\Vert\mathrm{d}\ell_t/\mathrm{d}\mathbf{h}_k\Vert$", fontsize=8)
+        st = r"\mathbf{s}" if gated else r"\mathbf{h}"  # the gated widget: s_k is the whole state
+        self.ax_g.set_title(rf"$G[t,k]=\Vert\mathrm{{d}}\ell_t/\mathrm{{d}}{st}_k\Vert$", fontsize=8)
         self.ax_g.tick_params(labelsize=6)
         for a in (self.ax_g.xaxis, self.ax_g.yaxis):
             a.set_major_locator(MaxNLocator(nbins=6, integer=True))
@@ -156,11 +242,13 @@ class _Renderer:
         ax.set_xlabel(r"state $k$", fontsize=7, labelpad=1)
         ax.set_title("gradient reaching each state", fontsize=7.5)
         (self.line,) = ax.plot([], [], "-", color="#1f4e9c", lw=1.4,
-                               label=r"$\Vert\boldsymbol{\delta}_k\Vert=\Vert\mathrm{d}L/\mathrm{d}\mathbf{h}_k\Vert$")
+                               label=(rf"$\Vert\mathrm{{d}}L/\mathrm{{d}}{st}_k\Vert$" if gated else
+                                      r"$\Vert\boldsymbol{\delta}_k\Vert=\Vert\mathrm{d}L/\mathrm{d}\mathbf{h}_k\Vert$"))
         (self.last,) = ax.plot([], [], "-", color="#27ae60", lw=1.0,
-                               label=r"$G[T,k]=\Vert\mathrm{d}\ell_T/\mathrm{d}\mathbf{h}_k\Vert$")
+                               label=rf"$G[T,k]=\Vert\mathrm{{d}}\ell_T/\mathrm{{d}}{st}_k\Vert$")
         (self.bound,) = ax.plot([], [], "--", color="#c0392b", lw=1.0,
-                                label=r"bound $G[T,T]\,(\gamma\Vert W_{hh}\Vert)^{T-k}$")
+                                label=(r"RNN bound " if gated else r"bound ")
+                                + r"$G[T,T]\,(\gamma\Vert W_{hh}\Vert)^{T-k}$")
         ax.legend(loc="lower right", fontsize=6, frameon=True, framealpha=0.9, handlelength=1.5, borderpad=0.3,
                   labelspacing=0.2)
         self.cuts = ax.vlines([], VMIN, VMAX, colors="#888888", linestyles=":", lw=0.8)
@@ -169,6 +257,14 @@ class _Renderer:
         self.blit = BlitFigure(fig, [self.im, self.bound, self.last, self.line, self.cuts, self.title, self.regime])
 
     def __call__(self, setting: dict[str, Any]) -> bytes:
+        if self.gated:  # the forget-gate bias changes only the LSTM's frames: draw the others once
+            key = (setting["arch"], setting["spectral_norm"],
+                   setting["forget_bias"] if setting["arch"] == "lstm" else None, setting["truncate"])
+            if key not in self._memo:
+                self._memo[key] = self.draw(gated_flow_data(setting["arch"], setting["spectral_norm"],
+                                                            setting["forget_bias"], setting["truncate"],
+                                                            seed=self.seed))
+            return self._memo[key]
         d = gradient_flow_data(setting["spectral_norm"], setting["activation"], setting["T"], setting["truncate"],
                                seed=self.seed)
         return self.draw(d)
@@ -188,7 +284,10 @@ class _Renderer:
         rate = gamma * d.spectral_norm
         with np.errstate(over="ignore", under="ignore"):
             bound = d.G[T - 1, T - 1] * rate ** (T - k).astype(float)
-        self.bound.set_data(k, np.clip(bound, VMIN * 1e-3, VMAX * 1e3))
+        if d.arch == "rnn":
+            self.bound.set_data(k, np.clip(bound, VMIN * 1e-3, VMAX * 1e3))
+        else:
+            self.bound.set_data([], [])
         self.ax_c.set_xlim(0.5, T + 0.5)
         cuts = [] if d.truncate is None else list(np.arange(d.truncate, T, d.truncate) + 0.5)
         self.cuts.set_segments([[(c, VMIN), (c, VMAX)] for c in cuts])
@@ -202,6 +301,17 @@ class _Renderer:
             msg, col = "‖Wₕₕ‖ = 1/γ, the boundary (γ‖Wₕₕ‖ = 1)", "#555555"
         else:
             msg, col = f"‖Wₕₕ‖ > 1/γ, exploding possible, not guaranteed (γ‖Wₕₕ‖ = {rate:.3g} > 1)", "#c0392b"
+        if self.gated:
+            self.title.set_text(f"{ARCH_LABELS[d.arch]},  ‖W‖ = {d.spectral_norm:g} per recurrent block,  "
+                                f"T = {T},  {trunc}")
+            head, col = "", "#1f4e9c"
+            if d.arch == "lstm":
+                msg = (f"forget-gate bias {d.forget_bias:g}: mean forget gate {d.gate_mean:.2f} "
+                       f"(the cell path alone: that factor per step)")
+            elif d.arch == "gru":
+                msg = f"mean update gate {d.gate_mean:.2f} (the forget-gate bias is the LSTM's)"
+            else:
+                msg = f"tanh RNN: γ‖W‖ = {rate:.3g} (the forget-gate bias is the LSTM's)"
         self.regime.set_text(head + msg)
         self.regime.set_color(col)
         return self.blit.png(T, self.colors)
@@ -300,4 +410,83 @@ def gradient_flow_widget(
         lambda: _Renderer(width, height, colors, seed),
         initial=init_idx,
         css_class="seqlib-gradient-flow",
+    )
+
+
+def gated_flow_axes(
+    archs: Sequence[str] = DEFAULT_ARCHS,
+    spectral_norms: Sequence[float] = DEFAULT_GATED_NORMS,
+    forget_biases: Sequence[float] = DEFAULT_FORGET_BIASES,
+    truncations: Sequence[int | None] = DEFAULT_GATED_TRUNCATIONS,
+) -> list[Axis]:
+    """The controls of :func:`gated_flow_widget` (checked), in display order."""
+    for name, seq in (("archs", archs), ("spectral_norms", spectral_norms), ("forget_biases", forget_biases),
+                      ("truncations", truncations)):
+        if len(seq) == 0:
+            raise ValueError(f"{name} must not be empty")
+    for a in archs:
+        if a not in ARCH_LABELS:
+            raise ValueError(f"archs must hold values of {sorted(ARCH_LABELS)}, got {a!r}")
+    for v in spectral_norms:
+        _check_setting(v, "tanh", 2, None)
+    for k in truncations:
+        _check_setting(1.0, "tanh", 2, k)
+    for fb in forget_biases:
+        if isinstance(fb, bool) or not isinstance(fb, (int, float, np.integer, np.floating)) or not np.isfinite(fb):
+            raise ValueError(f"forget_biases must be finite real numbers, got {fb!r}")
+    return [
+        Axis("arch", "cell", tuple(ARCH_LABELS[a] for a in archs), tuple(archs), "dropdown"),
+        Axis("spectral_norm", r"\(\Vert W\Vert\)", tuple(f"{v:g}" for v in spectral_norms),
+             tuple(float(v) for v in spectral_norms), "slider"),
+        Axis("forget_bias", r"LSTM \(b_f\)", tuple(f"{v:g}" for v in forget_biases),
+             tuple(float(v) for v in forget_biases), "slider"),
+        Axis("truncate", "truncation", tuple("none" if k is None else f"κ={k}" for k in truncations),
+             tuple(truncations), "slider"),
+    ]
+
+
+def gated_flow_widget(
+    archs: Sequence[str] = DEFAULT_ARCHS,
+    spectral_norms: Sequence[float] = DEFAULT_GATED_NORMS,
+    forget_biases: Sequence[float] = DEFAULT_FORGET_BIASES,
+    truncations: Sequence[int | None] = DEFAULT_GATED_TRUNCATIONS,
+    *,
+    seed: int = 0,
+    initial: dict[str, Any] | None = None,
+    width: int = 560,
+    height: int = 260,
+    colors: int = 64,
+) -> FrameWidget:
+    """Gradient flow through a vanilla RNN, an LSTM or a GRU (gated-units chapter).
+
+    Controls: the cell (dropdown), the spectral norm of each recurrent block
+    (slider), the LSTM's forget-gate bias (slider; the other cells ignore it)
+    and the truncation (slider).  T is 60.  Frames as in
+    :func:`gradient_flow_widget`, from :func:`gated_flow_data`.
+
+    Returns
+    -------
+    FrameWidget
+        CSS class ``seqlib-gated-flow``; live settings:
+        ``w.show(arch="lstm", spectral_norm=1.0, forget_bias=2.0, truncate=None)``.
+    """
+    axes = gated_flow_axes(archs, spectral_norms, forget_biases, truncations)
+    if initial is None:
+        initial = {k: v for k, v in (("arch", "lstm"), ("spectral_norm", 1.0), ("forget_bias", 1.0))
+                   if v in dict(grid_of(axes))[k]}
+    bad = set(initial) - {a.name for a in axes}
+    if bad:
+        raise ValueError(f"initial has unknown keys {sorted(bad)}")
+    init_idx = {}
+    for a in axes:
+        if a.name in initial:
+            matches = [i for i, v in enumerate(a.values) if v == initial[a.name]]
+            if not matches:
+                raise ValueError(f"initial[{a.name!r}]={initial[a.name]!r} is not in the grid {list(a.values)}")
+            init_idx[a.name] = matches[0]
+    return FrameWidget(
+        axes,
+        lambda: _Renderer(width, height, colors, seed, gated=True),
+        initial=init_idx,
+        css_class="seqlib-gated-flow",
     )

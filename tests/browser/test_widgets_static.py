@@ -14,9 +14,9 @@ and no kernel:
   throws in static HTML and breaks the slider's jslink with it).
 
 Two sources: a probe book built here in a temporary folder (one page holding
-the three widgets exactly as the chapters do, with the book's _config.yml),
+every widget exactly as the chapters do, with the book's _config.yml),
 and the real book in ``_build/html`` (bptt.html holds gradient_flow and
-unrolled, sequence_loss.html holds sequence_loss; each page must weigh at most
+unrolled, gated.html holds gated_flow, sequence_loss.html holds sequence_loss; each page must weigh at most
 2 MB; skipped, with the reason, if no chapter holds a widget).
 """
 
@@ -37,6 +37,7 @@ from seqlib.widgets import STATIC_STATUS, WIDGETS, default_axes, expected_frame
 # What a chapter cell holds to show each widget (hide-input in the chapters).
 CELLS = {
     "gradient_flow": "from seqlib.widgets import gradient_flow_widget\n\ngradient_flow_widget()",
+    "gated_flow": "from seqlib.widgets import gated_flow_widget\n\ngated_flow_widget()",
     "unrolled": "from seqlib.widgets import unrolled_graph_widget\n\nunrolled_graph_widget()",
     "sequence_loss": "from seqlib.widgets import sequence_loss_widget\n\nsequence_loss_widget()",
 }
@@ -44,8 +45,8 @@ CELLS = {
 
 
 def widget_probe_notebook() -> str:
-    """The probe page: the three widgets, each in a hide-input cell as the chapters show them."""
-    cells = [nbf.new_markdown_cell("# Widget probe\n\nNot part of the book: the three seqlib widgets, "
+    """The probe page: every widget, each in a hide-input cell as the chapters show them."""
+    cells = [nbf.new_markdown_cell("# Widget probe\n\nNot part of the book: the seqlib widgets, "
                                    "built as the chapters build them.")]
     for kind, code in CELLS.items():
         cells += [nbf.new_markdown_cell(f"## {kind}"), nbf.new_code_cell(code, metadata={"tags": ["hide-input"]})]
@@ -58,7 +59,7 @@ def widget_probe_html(tmp_path_factory) -> Path:
     pages = {"widgets.md": widget_probe_notebook()}
     html = bookcheck.build_probe_book(tmp_path_factory.mktemp("widget-probe-book"), pages, root="widgets")
     size = (html / "widgets.html").stat().st_size
-    print(f"\nwidget probe page (3 widgets): {size / 1e6:.2f} MB of HTML")
+    print(f"\nwidget probe page ({len(CELLS)} widgets): {size / 1e6:.2f} MB of HTML")
     return html
 
 
@@ -155,7 +156,7 @@ def test_probe_widget_switches_to_seqlib_frames(kind, widget_probe_html, widget_
 
 
 def test_probe_page_is_clean(widget_probe_html, widget_probe_origin, browser, audit_log):
-    """No request out, no page error, no console error on a page holding all three widgets (Play included)."""
+    """No request out, no page error, no console error on a page holding every widget (Play included)."""
     audit = _check_page(browser, widget_probe_origin, "widgets.html", list(WIDGETS), audit_log)
     problems = [f"blocked: {u}" for u in audit.blocked] + [f"page error: {e}" for e in audit.page_errors]
     problems += [f"console error: {e}" for e in audit.console_errors] + [f"non-200: {r}" for r in audit.bad_responses]
