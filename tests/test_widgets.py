@@ -125,8 +125,8 @@ def test_every_control_is_jslinked_to_its_stack(built):
     assert built["unrolled"].play is None, "Play breaks the static page (see unrolled_graph_widget)"
     u = unrolled_graph_widget(T=2, play=True)
     _walk_links(u)
-    assert u.play_link.source == (u.play, "value") and u.play_link.target == (u.controls["step"], "value")
-    assert u.play.max == u.controls["step"].max == 4 and u.play in u.children[0].children
+    assert u.play_link.source == (u.play, "value") and u.play_link.target == (u.controls["step"], "index")
+    assert u.play.max == len(u.controls["step"].options) - 1 == 4 and u.play in u.children[0].children
     assert built["gradient_flow"].status.value == STATIC_STATUS
 
 
@@ -183,6 +183,22 @@ def test_unrolled_frames_are_seqlibs(built):
     w = built["unrolled"]
     for step in (0, 5, 6, 10):
         assert w.frame_bytes(step=step) == expected_frame("unrolled", step=step)
+
+
+def test_unrolled_slider_counts_as_the_frames_do(built):
+    """The slider reads "forward t" / "backward t" in the chapter's time index t, the numbering
+    of the frame titles; the alt text names the same step."""
+    from seqlib.widgets.unrolled import step_label, unrolled_alt
+
+    w = built["unrolled"]
+    T = unrolled_data().T
+    assert list(w.controls["step"].options) == [f"forward {t}" for t in range(T + 1)] + [
+        f"backward {t}" for t in range(T, 0, -1)]
+    assert [step_label(s, T) for s in range(2 * T + 1)] == list(w.controls["step"].options)
+    d = unrolled_data()
+    assert "forward pass at step 3 of 5" in unrolled_alt(d, 3)
+    assert "backward pass at step 3" in unrolled_alt(d, 8)  # step 8 = "backward 3"
+    assert f"{np.linalg.norm(d.deltas[2]):.3f}" in unrolled_alt(d, 8)
 
 
 def test_sequence_loss_frames_are_seqlibs(built):
