@@ -4,6 +4,7 @@
 #   make test    every test: seqlib, the chapters cell by cell, the strict build, the built
 #                book in headless Chromium, a chapter live in JupyterLab (tests/browser)
 #   make lab     JupyterLab on the repository: the .md chapters open as notebooks
+#   make pdf     the whole book as one PDF: _build/pdf/sequence-modeling.pdf
 #
 # With a virtual environment active, everything installs into it; otherwise into ./.venv.
 
@@ -42,7 +43,7 @@ BUILD = all=; inputs=$$($(EXEC_INPUTS_HASH)); \
 	  all=--all; echo "Offline assets, _ext/ or config changed: full rebuild (--all)"; fi; \
 	$(JB) build $$all -W -n --keep-going . && touch $(BUILT_STAMP) && echo "$$inputs" > $(EXEC_STAMP)
 
-.PHONY: book book-fresh setup vendor lab test test-seqlib test-chapters test-build test-reproducible test-browser test-lab bench lock clean
+.PHONY: book book-fresh setup vendor browser pdf lab test test-seqlib test-chapters test-build test-reproducible test-pdf test-browser test-lab bench lock clean
 
 book: setup
 	$(BUILD)
@@ -68,10 +69,10 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 lab: setup
 	$(PY) tools/lab.py $(LAB_ARGS)
 
-test: test-seqlib test-chapters test-build test-reproducible test-browser
+test: test-seqlib test-chapters test-build test-reproducible test-pdf test-browser
 
 test-seqlib: setup
-	$(PY) -m pytest -W error --doctest-modules seqlib tests --ignore=tests/browser --ignore=tests/built
+	$(PY) -m pytest -W error --doctest-modules seqlib tests --ignore=tests/browser --ignore=tests/built --ignore=tests/pdf
 
 test-chapters: setup
 	$(PY) -m pytest -W error chapters
@@ -87,8 +88,27 @@ test-reproducible: setup
 # the book, no page or console error, every equation typeset, widgets respond,
 # every chapter offers its executed .ipynb; and a chapter run live in JupyterLab
 # (tests/browser/test_lab.py, needs no build).
-test-browser: setup
+test-browser: setup browser
 	$(PY) -m pytest -W error tests/browser
+
+# The Chromium that the browser tests and the PDF drive: $$CHROMIUM, a system
+# Chromium, Playwright's own; else installed (playwright install, else apt-get
+# as root); else one message saying what to run.  See tools/chromium.py.
+browser: setup
+	$(PY) tools/chromium.py
+
+# The whole book as one PDF: a single-page build (executed from the same cache
+# as the HTML book) printed by headless Chromium after MathJax has typeset it
+# (tools/pdf.py; print styles in book_assets/assets/print.css).  Also copied to
+# _build/html/sequence-modeling.pdf, which the intro links.
+pdf: setup browser
+	$(JB) build --builder singlehtml -W -n --keep-going .
+	$(PY) tools/pdf.py
+
+# The PDF's text (chapter titles, equation numbers, figure captions) and a few
+# pages rendered to _build/pdf/pages/*.png (run after test-build: cached outputs).
+test-pdf: pdf
+	$(PY) -m pytest -W error tests/pdf
 
 # Only the JupyterLab test (about 20 s).
 test-lab: setup
