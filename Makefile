@@ -29,16 +29,18 @@ BUILT_STAMP := _build/.assets-built
 # change to seqlib (or to the pinned packages) it would serve the chapters'
 # old outputs.  EXEC_STAMP records a hash of everything else the outputs
 # depend on (every file under seqlib/, the committed benchmark runs in bench/
-# that the appendix reads, pyproject.toml, requirements.txt, constraints.txt)
+# that the appendix reads, the committed multi-seed sweep results in
+# sweeps/results/ that chapters read, pyproject.toml, requirements.txt,
+# constraints.txt)
 # as of the last successful build; when the hash differs,
 # the cache is cleared and every chapter is executed again (--all).
 EXEC_STAMP := _build/.exec-inputs
 EXEC_INPUTS_HASH = { find seqlib -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; \
-	sha256sum bench/results*.json pyproject.toml requirements.txt constraints.txt; } | sha256sum | cut -d' ' -f1
+	sha256sum bench/results*.json sweeps/results/*.json pyproject.toml requirements.txt constraints.txt; } | sha256sum | cut -d' ' -f1
 BUILD = all=; inputs=$$($(EXEC_INPUTS_HASH)); \
 	if [ "$$(cat $(EXEC_STAMP) 2>/dev/null)" != "$$inputs" ]; then \
 	  all=--all; rm -rf .jupyter_cache; \
-	  echo "seqlib/, bench/results*.json or the pinned packages changed since the last build (or no build yet): cleared .jupyter_cache, executing every chapter (--all)"; fi; \
+	  echo "seqlib/, bench/results*.json, sweeps/results/*.json or the pinned packages changed since the last build (or no build yet): cleared .jupyter_cache, executing every chapter (--all)"; fi; \
 	if [ ! -e $(BUILT_STAMP) ] || [ -n "$$(find $(VENDOR_STAMP) book_assets _ext _config.yml -newer $(BUILT_STAMP) 2>/dev/null | head -n 1)" ]; then \
 	  all=--all; echo "Offline assets, _ext/ or config changed: full rebuild (--all)"; fi; \
 	$(JB) build $$all -W -n --keep-going . && touch $(BUILT_STAMP) && echo "$$inputs" > $(EXEC_STAMP)
