@@ -13,7 +13,10 @@ Run with ``make bench`` (or ``python bench/bench_rnn.py --quick``).  Prints
    gradient via ``sequence_loss_and_grad``), and "fresh", the functions the
    chapters teach called one by one with every array new; with the FLOP count, the achieved GFLOP/s
    and the fraction of the matmul bound, plus the time of the model's matmuls
-   alone at their actual shapes (a tighter, shape-aware bound);
+   alone at their actual shapes, in the faster of two forms (a shape-aware
+   reference: what the model would take if nothing but its products cost
+   time), the 2T products of the sequential chain alone, and the separate
+   ``sequence_loss`` call that "fresh" makes and "seqlib" does not;
 3. a summary table.
 
 ``--save FILE`` writes everything as JSON (``bench/results.json`` is such a
@@ -219,12 +222,21 @@ def seqlib_model_fwd_bwd_separate(x, targets, weights, p):
     return loss, {"W_xh": gr["W_xh"], "W_hh": gr["W_hh"], "b_h": gr["b_h"], "W_hy": gl["W"], "b_y": gl["b"]}
 
 
-def model_matmuls(B: int, T: int, D: int, H: int, V: int, dtype: type) -> Callable[[], None]:
+def model_matmuls(B: int, T: int, D: int, H: int, V: int, dtype: type,
+                  layout: str = "time") -> Callable[[], None]:
     """Only the matmuls of the model's fwd+bwd, at their actual shapes, into preallocated outputs.
 
-    Their time is a shape-aware bound: what the model would take if everything
-    else (tanh, softmax, adds, copies, Python) were free.
+    ``layout="batch"``: batch-major arrays, every product through ``np.matmul``
+    (the per-step operands ``Hs3[:, t]`` are strided slices).  ``layout="time"``:
+    time-major arrays, so every per-step operand is one contiguous (B, H) block,
+    and the per-step products go through ``np.dot`` (less overhead per call),
+    as seqlib's loops call them.  The column *matmuls* is the faster of the two
+    in each round: what the model would take if everything else (tanh, softmax,
+    adds, copies, Python around the calls) were free, with its products in the
+    fastest form measured.
     """
+    if layout not in ("batch", "time"):
+        raise ValueError(f"layout must be 'batch' or 'time', got {layout!r}")
     rng = np.random.default_rng(0)
     X = rng.standard_normal((B * T, D)).astype(dtype)
     Hs = rng.standard_normal((B * T, H)).astype(dtype) * 0.1
@@ -232,21 +244,50 @@ def model_matmuls(B: int, T: int, D: int, H: int, V: int, dtype: type) -> Callab
     Wxh = rng.standard_normal((D, H)).astype(dtype) * 0.1
     Whh = rng.standard_normal((H, H)).astype(dtype) * 0.1
     Why = rng.standard_normal((H, V)).astype(dtype) * 0.1
-    Hs3, out_step = Hs.reshape(B, T, H), np.empty((B, H), dtype)
+    out_step = np.empty((B, H), dtype)
     A, O, dHs = np.empty((B * T, H), dtype), np.empty((B * T, V), dtype), np.empty((B * T, H), dtype)
     WhhT = np.ascontiguousarray(Whh.T)
+    if layout == "batch":
+        Hs3 = Hs.reshape(B, T, H)
+        steps = [Hs3[:, t] for t in range(T)]  # strided (B, H) slices
+        step_mm = np.matmul
+    else:
+        Hs3 = Hs.reshape(T, B, H)  # the rows in time-major order
+        steps = [Hs3[t] for t in range(T)]  # contiguous (B, H) blocks
+        step_mm = np.dot
 
     def run() -> None:
         np.matmul(X, Wxh, out=A)  # input projections
-        for t in range(T):  # forward recurrence
-            np.matmul(Hs3[:, t], Whh, out=out_step)
+        for h_t in steps:  # forward recurrence
+            step_mm(h_t, Whh, out=out_step)
         np.matmul(Hs, Why, out=O)  # readout
         np.matmul(Hs.T, Z)  # dW_hy
         np.matmul(Z, Why.T, out=dHs)  # dh from the readout
-        for t in range(T):  # delta recursion
-            np.matmul(Hs3[:, t], WhhT, out=out_step)
+        for h_t in steps:  # delta recursion
+            step_mm(h_t, WhhT, out=out_step)
         np.matmul(X.T, A)  # dW_xh
         np.matmul(Hs.T, A)  # dW_hh (a different matrix than Hs.T @ Hs, so no syrk shortcut)
+
+    return run
+
+
+def model_chain(B: int, T: int, H: int, dtype: type) -> Callable[[], None]:
+    """The 2T per-step products of the forward and backward recurrences alone: the sequential chain.
+
+    Time-major contiguous (B, H) blocks and ``np.dot`` into a preallocated
+    output, as in seqlib's loops; no elementwise work between the products.
+    """
+    rng = np.random.default_rng(0)
+    Hs3 = rng.standard_normal((T, B, H)).astype(dtype) * 0.1
+    Whh = rng.standard_normal((H, H)).astype(dtype) * 0.1
+    WhhT, out_step = np.ascontiguousarray(Whh.T), np.empty((B, H), dtype)
+    steps = [Hs3[t] for t in range(T)]
+
+    def run() -> None:
+        for h_t in steps:
+            np.dot(h_t, Whh, out=out_step)
+        for h_t in steps:
+            np.dot(h_t, WhhT, out=out_step)
 
     return run
 
@@ -344,7 +385,14 @@ def _cases(sizes_model: list, rng: np.random.Generator) -> list[dict]:
                               "plain": lambda a=(x, targets, weights, p): plain_model_fwd_bwd(*a),
                               "fresh": lambda a=(x, targets, weights, p): seqlib_model_fwd_bwd_separate(*a),
                               "seqlib": lambda a=(x, targets, weights, p), w=ws: seqlib_model_fwd_bwd(*a, w),
-                              "matmuls": model_matmuls(B, T, D, H, V, dtype)}})
+                              "matmuls_batch": model_matmuls(B, T, D, H, V, dtype, "batch"),
+                              "matmuls_time": model_matmuls(B, T, D, H, V, dtype, "time"),
+                              "chain": model_chain(B, T, H, dtype),
+                              # the softmax and loss that "fresh" computes and "seqlib" does not: the
+                              # separate sequence_loss call (sequence_loss_backward computes its own)
+                              "loss": lambda a=(seqlib.linear_forward(seqlib.rnn_forward(
+                                  x, None, p["W_xh"], p["W_hh"], p["b_h"])[0], p["W_hy"], p["b_y"])[0],
+                                  targets, weights): seqlib.sequence_loss(*a)}})
     return cases
 
 
@@ -401,6 +449,10 @@ def main() -> None:
         for name, runs in c["runs"].items():
             row[f"{name}_s"] = min(b for b, _ in runs)
             row[f"{name}_median_s"] = float(np.median([m for _, m in runs]))
+        if "matmuls_batch" in c["runs"]:  # the matmul-only reference: the faster form, round by round
+            both = list(zip(c["runs"]["matmuls_batch"], c["runs"]["matmuls_time"]))
+            row["matmuls_s"] = min(min(b1, b2) for (b1, _), (b2, _) in both)
+            row["matmuls_median_s"] = float(np.median([min(m1, m2) for (_, m1), (_, m2) in both]))
         results[c["part"]].append(row)
 
     if torch_runs:
