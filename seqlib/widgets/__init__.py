@@ -11,6 +11,8 @@ factory                                   shows                                 
 :func:`unrolled_graph_widget`             forward pass, then BPTT, step by step      ``seqlib-unrolled``
 :func:`sequence_loss_widget`              weights, loss and gradient scale of a      ``seqlib-sequence-loss``
                                           padded batch under 4 normalisations
+:func:`decoding_widget`                   beam search step by step: next-word        ``seqlib-decoding``
+                                          distribution, beam, loss terms
 ========================================  =========================================  ==========================
 
 In static HTML, every control is jslinked to a Stack of pre-computed PNG
@@ -25,12 +27,14 @@ from typing import Any
 from . import gradient_flow as _gf
 from . import masks as _masks
 from . import unrolled as _unrolled
+from . import decoding as _decoding
 from ._frames import STATIC_STATUS, Axis, FrameWidget
 from .gradient_flow import gated_flow_widget, gradient_flow_widget
 from .masks import sequence_loss_widget
 from .unrolled import unrolled_graph_widget
+from .decoding import decoding_widget
 
-__all__ = ["gradient_flow_widget", "gated_flow_widget", "unrolled_graph_widget", "sequence_loss_widget", "FrameWidget", "Axis",
+__all__ = ["gradient_flow_widget", "gated_flow_widget", "unrolled_graph_widget", "sequence_loss_widget", "decoding_widget", "FrameWidget", "Axis",
            "STATIC_STATUS", "WIDGETS", "default_axes", "expected_frame"]
 
 #: kind -> CSS marker class of the factory's widget
@@ -39,6 +43,7 @@ WIDGETS: dict[str, str] = {
     "gated_flow": "seqlib-gated-flow",
     "unrolled": "seqlib-unrolled",
     "sequence_loss": "seqlib-sequence-loss",
+    "decoding": "seqlib-decoding",
 }
 
 
@@ -56,6 +61,8 @@ def default_axes(kind: str) -> list[Axis]:
         return _gf.gated_flow_axes()
     if kind == "unrolled":
         return _unrolled.unrolled_axes()
+    if kind == "decoding":
+        return _decoding.default_axes()
     return _masks.sequence_loss_axes()
 
 
@@ -76,4 +83,6 @@ def expected_frame(kind: str, **setting: Any) -> bytes:
         return _gf._Renderer(gated=True)(setting)
     if kind == "unrolled":
         return _unrolled._Renderer(_unrolled.unrolled_data())(setting)
+    if kind == "decoding":
+        return _decoding.default_renderer()(setting)
     return _masks._Renderer()(setting)

@@ -16,7 +16,8 @@ and no kernel:
 Two sources: a probe book built here in a temporary folder (one page holding
 every widget exactly as the chapters do, with the book's _config.yml),
 and the real book in ``_build/html`` (bptt.html holds gradient_flow and
-unrolled, gated.html holds gated_flow, sequence_loss.html holds sequence_loss; each page must weigh at most
+unrolled, gated.html holds gated_flow, sequence_loss.html holds sequence_loss, seq2seq.html
+holds decoding; each page must weigh at most
 2 MB; skipped, with the reason, if no chapter holds a widget).
 """
 
@@ -40,6 +41,7 @@ CELLS = {
     "gated_flow": "from seqlib.widgets import gated_flow_widget\n\ngated_flow_widget()",
     "unrolled": "from seqlib.widgets import unrolled_graph_widget\n\nunrolled_graph_widget()",
     "sequence_loss": "from seqlib.widgets import sequence_loss_widget\n\nsequence_loss_widget()",
+    "decoding": "from seqlib.widgets import decoding_widget\n\ndecoding_widget()",
 }
 
 
