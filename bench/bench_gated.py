@@ -15,11 +15,14 @@ backward pass of the layer alone (the gradient ``dh`` on every h_t given):
 
 Before timing, the plain form and seqlib are checked to agree.  Timings are
 the best of at least ``--repeats`` runs after a warm-up (the JSON also has
-the median).  The machine may be shared: the numbers are noisy, and the
+the median).  PyTorch gets as many threads as ``OPENBLAS_NUM_THREADS``
+allows numpy (all cores if unset).  The machine may be shared: the numbers
+are noisy (run with ``OPENBLAS_NUM_THREADS=1`` on a busy machine: BLAS
+threads that wait for a core make single runs ten times slower), and the
 script asserts nothing about time.  ``--save FILE`` writes JSON
 (``bench/results-gated.json`` is such a run).
 
-    .venv/bin/python bench/bench_gated.py --torch /tmp/torchenv/bin/python --save bench/results-gated.json
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/bench_gated.py --torch /tmp/torchenv/bin/python --save bench/results-gated.json
 """
 
 from __future__ import annotations
@@ -156,7 +159,8 @@ def flops(cell: str, B: int, T: int, D: int, H: int) -> float:
 def torch_worker(repeats: int) -> dict:
     import torch
 
-    torch.set_num_threads(os.cpu_count() or 1)
+    # as many threads as numpy's BLAS is allowed (OPENBLAS_NUM_THREADS), for a like-for-like comparison
+    torch.set_num_threads(int(os.environ.get("OPENBLAS_NUM_THREADS", os.cpu_count() or 1)))
     res = {"torch": torch.__version__, "threads": torch.get_num_threads(), "times": []}
     for cell in CELLS:
         for (B, T, D, H) in SIZES:
