@@ -45,7 +45,7 @@ BUILD = all=; inputs=$$($(EXEC_INPUTS_HASH)); \
 	  all=--all; echo "Offline assets, _ext/ or config changed: full rebuild (--all)"; fi; \
 	$(JB) build $$all -W -n --keep-going . && touch $(BUILT_STAMP) && echo "$$inputs" > $(EXEC_STAMP)
 
-.PHONY: book book-fresh setup vendor browser pdf lab test test-seqlib test-chapters test-build test-reproducible test-pdf test-browser test-lab bench lock clean
+.PHONY: book book-fresh setup vendor browser pdf lab test test-seqlib test-chapters test-build test-reproducible test-standalone test-pdf test-browser test-lab bench lock clean
 
 book: setup
 	$(BUILD)
@@ -71,10 +71,10 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 lab: setup
 	$(PY) tools/lab.py $(LAB_ARGS)
 
-test: test-seqlib test-chapters test-build test-reproducible test-pdf test-browser
+test: test-seqlib test-chapters test-build test-reproducible test-standalone test-pdf test-browser
 
 test-seqlib: setup
-	$(PY) -m pytest -W error --doctest-modules seqlib tests --ignore=tests/browser --ignore=tests/built --ignore=tests/pdf
+	$(PY) -m pytest -W error --doctest-modules seqlib tests --ignore=tests/browser --ignore=tests/built --ignore=tests/pdf --ignore=tests/standalone
 
 test-chapters: setup
 	$(PY) -m pytest -W error chapters
@@ -98,6 +98,12 @@ test-browser: setup browser
 # as root); else one message saying what to run.  See tools/chromium.py.
 browser: setup
 	$(PY) tools/chromium.py
+
+# The downloaded chapter notebooks run on their own (run after test-build): every
+# chapter's .ipynb converted to plain Jupyter, and one chapter executed in a fresh
+# venv that has only ipykernel and the notebook's own install cell (pip reaches PyPI).
+test-standalone: setup
+	$(PY) -m pytest -W error tests/standalone
 
 # The whole book as one PDF: a single-page build (executed from the same cache
 # as the HTML book) printed by headless Chromium after MathJax has typeset it

@@ -12,6 +12,14 @@ execution cache are merged back in, see ``_with_cached_outputs``) to
 so the download menu (the arrow icon at the top of the page) gets an
 ``.ipynb`` entry next to ``.md`` and ``.pdf``.
 
+The file is made to run on its own in plain Jupyter (``standalone_notebook``):
+its first cell installs seqlib from the wheel this extension builds once per
+seqlib version into ``_build/html/wheels/`` (``pip wheel . --no-deps``,
+rebuilt when a file under ``seqlib/`` or ``pyproject.toml`` changes), macros
+are defined in the notebook, MyST roles and directives become plain Markdown,
+resolved against this build (equation, figure and exercise numbers, titles,
+glued values, citations).  Anything it cannot resolve is a build warning.
+
 myst-nb's private ``source_map`` metadata (line numbers in the .md) is dropped.
 One repair: with ``nb_merge_streams`` myst-nb merges a cell's stream outputs
 for the page by appending to the *first* stream output in place, and the
@@ -92,6 +100,213 @@ def _with_cached_outputs(app: Sphinx, src: Path) -> dict:
     return json.loads(nbformat.writes(nb))
 
 
+# ----------------------------------------------------------------------------- seqlib wheel
+
+WHEEL_DIR = "wheels"
+
+
+def _project(app: Sphinx) -> dict:
+    import tomllib
+
+    return tomllib.loads((Path(app.confdir) / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+
+def _wheel_name(app: Sphinx) -> str:
+    project = _project(app)
+    return f"{project['name'].replace('-', '_')}-{project['version']}-py3-none-any.whl"
+
+
+def _pins(app: Sphinx) -> list[str]:
+    """seqlib's run-time dependencies at the versions the book was built with (requirements.txt)."""
+    import re
+
+    names = [re.split(r"[<>=!~ \[;]", d, maxsplit=1)[0] for d in _project(app)["dependencies"]]
+    text = (Path(app.confdir) / "requirements.txt").read_text(encoding="utf-8")
+    pinned = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", text, flags=re.M))
+    return [f"{n}=={pinned[n]}" if n in pinned else n for n in names]
+
+
+def build_wheel(app: Sphinx, exception) -> None:
+    """Build seqlib's wheel into <html>/wheels/ once per content of seqlib/ and pyproject.toml."""
+    if exception is not None or app.builder.format != "html" or app.builder.name != "html":
+        return
+    import hashlib
+    import shutil
+    import subprocess
+    import sys
+
+    root = Path(app.confdir)
+    files = sorted(p for p in (root / "seqlib").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    digest = hashlib.sha256()
+    for p in [root / "pyproject.toml", *files]:
+        digest.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes())
+    key = digest.hexdigest()[:16]
+    cache = Path(app.outdir).parent / ".wheel-cache" / key
+    name = _wheel_name(app)
+    if not (cache / name).is_file():
+        shutil.rmtree(cache.parent, ignore_errors=True)
+        cache.mkdir(parents=True)
+        with __import__("tempfile").TemporaryDirectory(prefix="seqlib-wheel-") as tmp:
+            # a copy, so that pip's build/ and *.egg-info never land in the source tree
+            src = Path(tmp) / "src"
+            src.mkdir()
+            for item in ("pyproject.toml", "README.md"):
+                if (root / item).is_file():
+                    shutil.copy2(root / item, src / item)
+            shutil.copytree(root / "seqlib", src / "seqlib", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(cache), str(src)],
+                                  capture_output=True, text=True)
+        if proc.returncode != 0 or not (cache / name).is_file():
+            logger.warning(f"could not build the seqlib wheel {name}: {proc.stderr.strip()[-2000:]}", location=None)
+            return
+    dest = Path(app.outdir) / WHEEL_DIR
+    dest.mkdir(exist_ok=True)
+    shutil.copy2(cache / name, dest / name)
+    logger.info(f"seqlib wheel: {WHEEL_DIR}/{name}")
+
+
+# ----------------------------------------------------------------------------- references
+
+
+def _bib_entries(app: Sphinx) -> dict:
+    from pybtex.database import parse_file
+
+    entries = {}
+    for bib in getattr(app.config, "bibtex_bibfiles", []) or []:
+        entries.update(parse_file(str(Path(app.confdir) / bib)).entries)
+    return entries
+
+
+def _plain_tex(text: str) -> str:
+    import re
+
+    text = re.sub(r"\\[a-zA-Z]+\s*", "", text)
+    return text.replace("{", "").replace("}", "").replace("~", " ").replace("--", "–")
+
+
+def _make_refs(app: Sphinx, pagename: str, glue: dict):
+    from docutils.nodes import make_id
+
+    import standalone_notebook as sn
+
+    env = app.env
+    config = app.config
+    std = env.get_domain("std")
+    math = env.get_domain("math")
+    formats = {"section": "Section %s", "figure": "Fig. %s", "table": "Table %s", "code-block": "Listing %s"}
+    formats.update(config.numfig_format or {})
+
+    def fignumber(docname: str, labelid: str):
+        for figtype, numbers in env.toc_fignumbers.get(docname, {}).items():
+            if labelid in numbers:
+                return figtype, ".".join(map(str, numbers[labelid]))
+        return None
+
+    def equation(label: str):
+        found = math.equations.get(label)
+        if not found:
+            return None
+        docname, _ = found
+        numbers = env.toc_fignumbers.get(docname, {}).get("displaymath", {}).get(make_id(f"equation-{label}"))
+        if not numbers:
+            return None
+        return (config.math_eqref_format or "({number})").format(number=".".join(map(str, numbers)))
+
+    def numref(label: str, explicit):
+        if label in std.labels:
+            docname, labelid, _ = std.labels[label]
+            got = fignumber(docname, labelid)
+            if got is None:
+                sec = env.toc_secnumbers.get(docname, {}).get("#" + labelid)
+                if sec:
+                    got = ("section", ".".join(map(str, sec)))
+        else:
+            got = None
+            for docname in env.toc_fignumbers:
+                got = fignumber(docname, label) or fignumber(docname, make_id(label))
+                if got:
+                    break
+        if got is None:
+            return None
+        figtype, number = got
+        if explicit:
+            return explicit.replace("%s", number).replace("{number}", number)
+        return formats.get(figtype, figtype.capitalize() + " %s") % number
+
+    def ref(label: str):
+        if label in std.labels:
+            return std.labels[label][2] or None
+        return None
+
+    def doc(target: str):
+        import posixpath
+
+        name = target[1:] if target.startswith("/") else posixpath.normpath(
+            posixpath.join(posixpath.dirname(pagename), target))
+        title = env.titles.get(name)
+        return title.astext() if title is not None else None
+
+    def exercise(label: str):
+        for docname in env.toc_fignumbers:
+            got = fignumber(docname, label) or fignumber(docname, make_id(label))
+            if got and got[0] == "exercise":
+                return got[1]
+        return None
+
+    bib = _bib_entries(app)
+
+    def names(entry) -> list[str]:
+        return [_plain_tex(" ".join(p.last_names)) for p in entry.persons.get("author", entry.persons.get("editor", []))]
+
+    def cite(key: str):
+        entry = bib.get(key)
+        if entry is None:
+            return None
+        last = names(entry)
+        who = last[0] if len(last) == 1 else f"{last[0]} and {last[1]}" if len(last) == 2 else f"{last[0]} et al."
+        return who, entry.fields.get("year", "n.d.")
+
+    def reference_entry(key: str):
+        entry = bib.get(key)
+        if entry is None:
+            return None
+        people = [_plain_tex(" ".join(p.first_names + p.middle_names + p.prelast_names + p.last_names))
+                  for p in entry.persons.get("author", [])]
+        authors = ", ".join(people[:-1]) + " and " + people[-1] if len(people) > 1 else "".join(people)
+        f = entry.fields
+        venue = f.get("journal") or f.get("booktitle") or f.get("publisher") or f.get("school") or ""
+        parts = [f"{authors} ({f.get('year', 'n.d.')}).", f"{_plain_tex(f.get('title', ''))}."]
+        if venue:
+            parts.append(f"*{_plain_tex(venue)}*.")
+        return " ".join(parts)
+
+    def figure_caption(name: str):
+        return numref(name, None)
+
+    macros = (config.mathjax3_config or {}).get("tex", {}).get("macros", {})
+    return sn.Refs(docname=pagename, glue=glue, equation=equation, numref=numref, ref=ref, doc=doc,
+                   exercise=exercise, cite=cite, reference_entry=reference_entry,
+                   figure_caption=figure_caption, macros=dict(macros))
+
+
+def _standalone(app: Sphinx, pagename: str, nb: dict, src: Path) -> dict:
+    import standalone_notebook as sn
+
+    glue_file = src.with_name(src.stem + ".glue.json")
+    glue = json.loads(glue_file.read_text(encoding="utf-8")) if glue_file.is_file() else {}
+    refs = _make_refs(app, pagename, glue)
+    project = _project(app)
+    wheel = _wheel_name(app)
+    base = (app.config.html_baseurl or "").rstrip("/")
+    wheel_url = f"{base}/{WHEEL_DIR}/{wheel}" if base else f"{WHEEL_DIR}/{wheel}"
+    title = app.env.titles[pagename].astext() if pagename in app.env.titles else pagename
+    out = sn.convert(nb, refs, title=title, version=project["version"], wheel=wheel, wheel_url=wheel_url,
+                     pins=_pins(app), book_url=base)
+    for problem in dict.fromkeys(refs.problems):
+        logger.warning(f"standalone .ipynb: {problem}", location=pagename)
+    return out
+
+
 def add_notebook_download(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
     if app.builder.format != "html" or doctree is None:
         return
@@ -106,6 +321,13 @@ def add_notebook_download(app: Sphinx, pagename: str, templatename: str, context
     for cell in nb.get("cells", []):
         if cell.get("cell_type") == "code":
             cell["outputs"] = _drop_merged_streams(cell.get("outputs", []))
+    # The executed notebook as the build ran it (outputs merged from the cache),
+    # before the stand-alone conversion: _build/executed/<page>.ipynb, the
+    # reference of tests/built/test_reproducible.py.
+    executed = Path(app.outdir).parent / "executed" / f"{pagename}.ipynb"
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    executed.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    nb = _standalone(app, pagename, nb, src)
     dst = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     dst.parent.mkdir(parents=True, exist_ok=True)
     # nbformat's own layout (indent 1, sorted keys, trailing newline).
@@ -117,4 +339,5 @@ def add_notebook_download(app: Sphinx, pagename: str, templatename: str, context
 
 def setup(app: Sphinx) -> dict:
     app.connect("html-page-context", add_notebook_download, priority=499)
+    app.connect("build-finished", build_wheel)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

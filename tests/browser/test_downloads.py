@@ -6,8 +6,10 @@ For each page of ``_build/html`` built from a notebook (its source in
 * the page's download menu has exactly one ``.ipynb`` entry
   (``_ext/notebook_download.py`` fills in sphinx-book-theme's menu), and it is
   served (200) from the book's own folder;
-* it is a valid notebook (nbformat 4) holding the chapter's code cells, each
-  executed in order, with no error output;
+* it is a valid notebook (nbformat 4) holding, after its stand-alone install
+  cell (``_ext/standalone_notebook.py``; tests/standalone runs it), the
+  chapter's code cells (minus the ``myst_nb`` import), each executed in
+  order, with no error output;
 * it holds the outputs of this build: an ``image/png`` output for each figure
   of the page, and the same widget state the page embeds (so the widgets show
   in Jupyter without re-running).
@@ -71,10 +73,15 @@ def test_page_offers_executed_notebook(rel, book_html, book_origin, audit_log):
     nbformat.validate(nb)
     assert "source_map" not in nb.metadata, "myst-nb's private source_map should be dropped"
 
-    # The chapter's code cells, in order, each executed, none failed.
+    # The chapter's code cells, in order, each executed, none failed; first the
+    # stand-alone notebook's install cell (not executed by the build).
     source = jupytext.read(_source_of(book_html, rel))
-    want = [c.source.strip() for c in source.cells if c.cell_type == "code"]
+    strip = re.compile(r"^\s*from myst_nb import glue\s*$\n?", re.M)
+    want = [strip.sub("", c.source).strip() for c in source.cells if c.cell_type == "code"]
+    want = [w for w in want if w]
     code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and "%pip install" in code[0].source, f"{rel}: no install cell first"
+    code = code[1:]
     assert [c.source.strip() for c in code] == want, f"{rel}: the notebook's code cells differ from the chapter's"
     counts = [c.execution_count for c in code]
     assert all(counts), f"{rel}: unexecuted code cells at {[i for i, n in enumerate(counts) if not n]}"

@@ -2,7 +2,8 @@
 
 Runs after the build (``make test-reproducible``): each chapter is executed
 again, in a fresh kernel, and every output is compared with the notebook the
-build executed (``_build/jupyter_execute/chapters/*.ipynb``): text, errors and
+build executed (``_build/executed/chapters/*.ipynb``, written by
+``_ext/notebook_download.py`` before it makes the download stand-alone): text, errors and
 PNG figures byte for byte.  Widget *views* carry random model ids and are
 skipped; the widgets' frames are checked elsewhere (tests/test_widgets.py,
 tests/browser/test_widgets_static.py).
@@ -18,7 +19,7 @@ import nbclient
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-EXECUTED = REPO / "_build" / "html" / "_sources" / "chapters"
+EXECUTED = REPO / "_build" / "executed" / "chapters"
 CHAPTERS = sorted((REPO / "chapters").glob("*.md"))
 SKIP_MIME = {"application/vnd.jupyter.widget-view+json"}
 

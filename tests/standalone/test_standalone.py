@@ -1,0 +1,182 @@
+"""The chapter notebooks offered for download run on their own (``_ext/standalone_notebook.py``).
+
+Run after the build (``make test-standalone``, part of ``make test``):
+
+* every chapter's downloaded ``.ipynb`` (``_build/html/_sources/chapters/``)
+  is converted: no MyST role, directive or label target is left in its
+  markdown, no ``myst_nb`` in its code, the macros it uses are defined in it,
+  every labelled ``{math}`` block of the chapter carries its number, every
+  ``{exercise}`` is a headed section, and its first code cell ``%pip
+  install``\\ s the seqlib wheel that the build publishes in
+  ``_build/html/wheels/``;
+* one chapter (cross_entropy) is run with nbclient in a fresh virtual
+  environment that holds nothing but ipykernel (so that it is a Jupyter
+  kernel), in a temporary folder with no repository, with only the wheel put
+  next to the notebook as a reader would: its install cell must install
+  everything, every cell must run without error, and every text output must
+  equal what the book's build printed.  pip reaches PyPI for numpy,
+  matplotlib and ipywidgets at the book's pins.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DOWNLOADS = REPO / "_build" / "html" / "_sources" / "chapters"
+WHEELS = REPO / "_build" / "html" / "wheels"
+CHAPTERS = sorted((REPO / "chapters").glob("*.md"))
+FRESH_CHAPTER = "cross_entropy"
+
+MYST_LEFT = re.compile(r"\{[a-z][\w:-]*\}`|^\s*(`{3,}|:{3,})\{[\w:-]+\}|^\s*\([\w:.-]+\)=\s*$", re.M)
+
+
+def _version() -> str:
+    import tomllib
+
+    return tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+
+
+def _wheel() -> Path:
+    wheel = WHEELS / f"seqlib-{_version()}-py3-none-any.whl"
+    if not wheel.is_file():
+        pytest.fail(f"No seqlib wheel at {wheel}: build the book first (make book).", pytrace=False)
+    return wheel
+
+
+def _download(stem: str) -> nbformat.NotebookNode:
+    path = DOWNLOADS / f"{stem}.ipynb"
+    if not path.is_file():
+        pytest.fail(f"No downloaded notebook at {path}: build the book first (make book).", pytrace=False)
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    return nb
+
+
+def test_wheel_is_seqlib_at_the_books_version():
+    wheel = _wheel()
+    with zipfile.ZipFile(wheel) as z:
+        names = z.namelist()
+        assert "seqlib/__init__.py" in names and "seqlib/widgets/__init__.py" in names
+        meta = z.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    assert f"Version: {_version()}" in meta
+    src = {p.relative_to(REPO).as_posix() for p in (REPO / "seqlib").rglob("*.py")}
+    assert src <= set(names), f"modules missing from the wheel: {sorted(src - set(names))}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_download_is_converted(chapter: Path):
+    nb = _download(chapter.stem)
+    text = chapter.read_text(encoding="utf-8")
+    md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    code = [c for c in nb.cells if c.cell_type == "code"]
+
+    left = [md[max(0, m.start() - 30):m.end() + 30] for m in MYST_LEFT.finditer(md)]
+    assert not left, f"MyST left in the markdown: {left[:5]}"
+    assert not any("myst_nb" in c.source for c in code), "myst_nb is still imported"
+
+    install = code[0].source
+    assert "%pip install" in install and f"seqlib-{_version()}-py3-none-any.whl" in install
+    for pin in ("numpy==", "matplotlib==", "ipywidgets=="):
+        assert pin in install, f"the install cell does not pin {pin[:-2]}"
+    assert "def glue(" in install
+
+    used = set(re.findall(r"\\(bsf)\b", md))
+    intro = nb.cells[0].source
+    for macro in used:
+        assert f"\\newcommand{{\\{macro}}}" in intro, f"\\{macro} is used but not defined in the notebook"
+
+    labels = re.findall(r"^```\{math\}\s*\n:label:\s*(\S+)", text, flags=re.M)
+    tags = re.findall(r"\\tag\{([\d.]+)\}", md)
+    assert len(tags) >= len(labels), f"{len(labels)} labelled equations, {len(tags)} numbered in the notebook"
+    exercises = len(re.findall(r"^`{3,}\{exercise\}", text, flags=re.M))
+    assert len(re.findall(r"^#### Exercise \d", md, flags=re.M)) == exercises
+    glued = len(re.findall(r"\{glue:(text|md)\}`", text))
+    if glued:
+        assert "{glue" not in md
+
+
+def _text_outputs(cell) -> list[tuple]:
+    """The cell's text outputs; a stream's pieces joined (the book merges them, nb_merge_streams)."""
+    out: list[tuple] = []
+    for o in cell.get("outputs", []):
+        if o.output_type == "stream":
+            if out and out[-1][:2] == ("stream", o.name):
+                out[-1] = ("stream", o.name, out[-1][2] + o.text)
+            else:
+                out.append(("stream", o.name, o.text))
+        elif o.output_type in ("execute_result", "display_data") and "text/plain" in o.data \
+                and "image/png" not in o.data and "application/vnd.jupyter.widget-view+json" not in o.data:
+            out.append(("data", o.data["text/plain"]))
+        elif o.output_type == "error":
+            out.append(("error", o.ename, o.evalue))
+    return out
+
+
+@pytest.fixture(scope="module")
+def fresh_kernel(tmp_path_factory):
+    """A venv with only ipykernel (pinned as in constraints.txt) and a kernelspec pointing at it."""
+    root = tmp_path_factory.mktemp("fresh")
+    venv = root / "venv"
+    base = getattr(sys, "_base_executable", None) or shutil.which("python3")
+    subprocess.run([base, "-m", "venv", str(venv)], check=True)
+    py = venv / "bin" / "python"
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", (REPO / "constraints.txt").read_text(), flags=re.M))
+    subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    f"ipykernel=={pins['ipykernel']}"], check=True)
+    probe = subprocess.run([str(py), "-c", "import numpy"], capture_output=True)
+    assert probe.returncode != 0, "the fresh venv already has numpy: not a fresh environment"
+    kernels = root / "kernels" / "fresh"
+    kernels.mkdir(parents=True)
+    (kernels / "kernel.json").write_text(json.dumps({
+        "argv": [str(py), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "fresh venv", "language": "python"}))
+    return root / "kernels", py
+
+
+def test_downloaded_chapter_runs_in_a_fresh_venv(fresh_kernel, tmp_path):
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+
+    kernel_dirs, py = fresh_kernel
+    reference = _download(FRESH_CHAPTER)
+    folder = tmp_path / "Downloads"          # a reader's download folder: the notebook and the wheel
+    folder.mkdir()
+    shutil.copy2(DOWNLOADS / f"{FRESH_CHAPTER}.ipynb", folder)
+    shutil.copy2(_wheel(), folder)
+    nb = nbformat.read(folder / f"{FRESH_CHAPTER}.ipynb", as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+
+    env_keep = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "JUPYTER"))}
+    km = KernelManager(kernel_name="fresh", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernel_dirs)]))
+    client = NotebookClient(nb, km=km, timeout=600, allow_errors=False,
+                            resources={"metadata": {"path": str(folder)}})
+    client.execute(env=env_keep)             # the kernel inherits no venv or PYTHONPATH of ours
+
+    where = subprocess.run([str(py), "-c", "import seqlib; print(seqlib.__file__)"],
+                           capture_output=True, text=True, check=True, cwd=folder, env=env_keep).stdout.strip()
+    assert str(REPO) not in where and "site-packages" in where, f"seqlib imported from {where}"
+
+    ran = [c for c in nb.cells if c.cell_type == "code"]
+    ref = [c for c in reference.cells if c.cell_type == "code"]
+    assert len(ran) == len(ref)
+    errors = [(i, o) for i, c in enumerate(ran) for o in c.outputs if o.output_type == "error"]
+    assert not errors, errors
+    # Every cell after the install cell prints what the book's build printed.
+    for i, (a, b) in enumerate(zip(ref[1:], ran[1:]), start=1):
+        assert _text_outputs(a) == _text_outputs(b), f"cell {i} printed differently:\n{b.source[:300]}"
+    pngs = sum(1 for c in ran for o in c.outputs if "image/png" in o.get("data", {}))
+    assert pngs >= 1, "no figure drawn"
