@@ -145,7 +145,7 @@ def _gamma_text(gamma: float) -> str:
 ARCH_LABELS: dict[str, str] = {"rnn": "vanilla RNN", "lstm": "LSTM", "gru": "GRU"}
 GATED_T = 60  # the length of every frame of the gated widget
 DEFAULT_ARCHS = ("rnn", "lstm", "gru")
-DEFAULT_GATED_NORMS = (0.5, 1.0, 1.5)
+DEFAULT_GATED_NORMS = (1.0, 1.5)  # 3 cells x 2 x 4 biases x 2 truncations = 48 frames
 DEFAULT_FORGET_BIASES = (-2.0, 0.0, 1.0, 3.0)
 DEFAULT_GATED_TRUNCATIONS = (None, 8)
 
