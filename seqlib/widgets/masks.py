@@ -44,7 +44,7 @@ CONVENTIONS: dict[str, tuple[str, str]] = {
     "tfa": ("tfa default: ÷ Σ w", "Z = Σ_bl w_bl (average_across_timesteps=average_across_batch=True)"),
     "nonzero": ("tfa sum_over: ÷ #(w ≠ 0)", "Z = #{bl: w_bl ≠ 0} (sum_over_timesteps=sum_over_batch=True)"),
     "batch": ("per batch: ÷ B", "Z = B: per-sequence sums averaged over the batch"),
-    "torch": ("PyTorch ignore_index mean", "Z = #non-ignored targets (w = 0 ignored); PyTorch has no per-token weights"),
+    "torch": ("PyTorch ignore_index mean", "Z = #non-ignored targets (w = 0 ignored; no per-token weights)"),
 }
 
 
@@ -149,16 +149,21 @@ def sequence_loss_data(lengths: Sequence[int], scheme: str = "mask", convention:
     return SequenceLoss(lengths, w, value, float(np.sum(w * tok)), den, scale, tok, scheme, convention)
 
 
+#: Font of a frame, in points at the design size (100 dpi); the smallest is 8.7 pt = 12 px, i.e. 9 pt
+#: in CSS units when the frame is shown at its design width (its minimum).
+FONT = 9.0
+
+
 def _frac(x: float) -> str:
     return "0" if x == 0 else (f"{x:.3f}".lstrip("0") if x < 1 else f"{x:.2f}")
 
 
 class _Renderer:
-    def __init__(self, width: int = 600, height: int = 270, colors: int = 64, seed: int = 0) -> None:
+    def __init__(self, width: int = 640, height: int = 380, colors: int = 32, seed: int = 0) -> None:
         self.colors, self.seed = colors, seed
         fig = self.fig = new_figure(width, height)
-        self.ax_w = fig.add_axes((0.06, 0.12, 0.40, 0.52))
-        self.ax_g = fig.add_axes((0.55, 0.12, 0.40, 0.52))
+        self.ax_w = fig.add_axes((0.075, 0.10, 0.41, 0.50))
+        self.ax_g = fig.add_axes((0.575, 0.10, 0.41, 0.50))
         cm_w = colormaps["Blues"].with_extremes(bad="#f2f3f4")
         cm_g = colormaps["Oranges"].resampled(16).with_extremes(bad="#f2f3f4", under="#fef5e7")
         self.im_w = self.ax_w.imshow(np.zeros((B, T)), cmap=cm_w, norm=Normalize(0, 3.5), aspect="auto")
@@ -166,24 +171,24 @@ class _Renderer:
         dyn = [self.im_w, self.im_g]
         self.cells: list[tuple[Any, Any]] = []
         for ax in (self.ax_w, self.ax_g):
-            ax.set_xticks(range(T), [str(t) for t in range(T)], fontsize=6)  # 0-based, as in the chapter
-            ax.set_yticks(range(B), [f"b={b}" for b in range(B)], fontsize=6)
-            ax.set_xlabel("position l", fontsize=7, labelpad=1)
+            ax.set_xticks(range(T), [str(t) for t in range(T)], fontsize=FONT)  # 0-based, as in the chapter
+            ax.set_yticks(range(B), [f"b={b}" for b in range(B)], fontsize=FONT)
+            ax.set_xlabel("position l", fontsize=FONT, labelpad=1)
             ax.tick_params(length=0)
             ax.set_xticks(np.arange(-0.5, T), minor=True)
             ax.set_yticks(np.arange(-0.5, B), minor=True)
             ax.grid(which="minor", color="white", lw=1.2)
             ax.tick_params(which="minor", length=0)
-        self.ax_w.set_title("weights w_bl (grey: padding, no loss, no gradient)", fontsize=7)
-        self.ax_g.set_title("gradient scale w_bl / Z on softmax − onehot", fontsize=7)
-        self.txt_w = [[self.ax_w.text(t, b, "", ha="center", va="center", fontsize=6.5) for t in range(T)]
+        self.ax_w.set_title("weights w_bl (grey: padding)", fontsize=FONT + 0.5)
+        self.ax_g.set_title("gradient scale w_bl / Z", fontsize=FONT + 0.5)
+        self.txt_w = [[self.ax_w.text(t, b, "", ha="center", va="center", fontsize=FONT) for t in range(T)]
                       for b in range(B)]
-        self.txt_g = [[self.ax_g.text(t, b, "", ha="center", va="center", fontsize=6) for t in range(T)]
+        self.txt_g = [[self.ax_g.text(t, b, "", ha="center", va="center", fontsize=FONT - 0.3) for t in range(T)]
                       for b in range(B)]
         dyn += [x for row in self.txt_w + self.txt_g for x in row]
-        self.title = fig.text(0.5, 0.95, "", ha="center", va="top", fontsize=8.5, weight="bold")
-        self.sub = fig.text(0.5, 0.86, "", ha="center", va="top", fontsize=7)
-        self.note = fig.text(0.5, 0.79, "", ha="center", va="top", fontsize=6.5, color="#566573")
+        self.title = fig.text(0.5, 0.975, "", ha="center", va="top", fontsize=FONT + 1, weight="bold")
+        self.sub = fig.text(0.5, 0.84, "", ha="center", va="top", fontsize=FONT, wrap=True)
+        self.note = fig.text(0.5, 0.755, "", ha="center", va="top", fontsize=FONT, color="#566573", wrap=True)
         dyn += [self.title, self.sub, self.note]
         self.blit = BlitFigure(fig, dyn)
 
@@ -204,8 +209,8 @@ class _Renderer:
                 self.txt_g[b][t].set_text("" if g == 0 else _frac(g))
                 self.txt_g[b][t].set_color("white" if g > 0.2 else "black")
         label, words = CONVENTIONS[d.convention]
-        self.title.set_text(f"loss = Σ w·ℓ / Z = {d.numerator:.2f} / {d.denominator:.4g} = {d.loss:.4f}"
-                            f"     (lengths {d.lengths}, {WEIGHT_SCHEMES[d.scheme]})")
+        self.title.set_text(f"loss = Σ w·ℓ / Z = {d.numerator:.2f} / {d.denominator:.4g} = {d.loss:.4f}\n"
+                            f"lengths {d.lengths}, {WEIGHT_SCHEMES[d.scheme]}")
         self.sub.set_text(f"{label}:  {words}")
         notes = {
             "tfa": "every token's gradient is w/Σw: the scale does not depend on the lengths",
@@ -251,9 +256,9 @@ def sequence_loss_widget(
     conventions: Sequence[str] = tuple(CONVENTIONS),
     *,
     seed: int = 0,
-    width: int = 600,
-    height: int = 270,
-    colors: int = 64,
+    width: int = 640,
+    height: int = 380,
+    colors: int = 32,
 ) -> FrameWidget:
     """Which tokens count in the sequence loss of a padded (B, T) = (4, 8) batch.
 

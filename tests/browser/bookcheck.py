@@ -339,6 +339,11 @@ def stack_frames(html_file: Path, stack_index: int = 0) -> list[bytes]:
     frames = []
     for ref in stacks[stack_index]["state"]["children"]:
         child = state[ref.removeprefix("IPY_MODEL_")]
+        if child["model_name"] == "HTMLModel":  # a frame: <img src="data:image/...;base64,...">
+            value = child["state"]["value"]
+            start = value.index(";base64,") + len(";base64,")
+            frames.append(base64.b64decode(value[start:value.index('"', start)]))
+            continue
         buf = next(b for b in child.get("buffers", []) if b["path"] == ["value"])
         frames.append(base64.b64decode(buf["data"]))
     return frames
