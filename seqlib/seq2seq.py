@@ -11,11 +11,14 @@ y_{0:L} that ends with an end-of-sequence token (eq. ``seq_prob``)::
     o_l   = h_l W_hy + b_y                              readout (eq. ``rnn_readout``)
     p̂(y_l | y_{0:l}, x) = softmax(o_l)[y_l]
 
-so p̂(y | x) is the chain-rule product of eq. ``seq_prob_chain`` and the loss
+(eqs. ``s2s_encoder``, ``s2s_bridge``, ``s2s_decoder`` of the
+sequence-to-sequence chapter), so p̂(y | x) is the chain-rule product of
+eq. ``seq_prob_chain`` (``s2s_chain``) and the loss
 is the weighted sequence cross-entropy (eqs. ``ce_loss_seq``,
 ``seq_loss_weighted``) with the padding masked.  Nothing here is a second
-implementation: the recurrences are :func:`seqlib.rnn.rnn_forward` /
-:func:`seqlib.rnn.rnn_backward`, the readout is :mod:`seqlib.readout`, the
+implementation: the recurrences are the cell's own forward and backward
+passes (:func:`seqlib.rnn.rnn_forward` / :func:`seqlib.rnn.rnn_backward`
+for the vanilla RNN, :mod:`seqlib.lstm`, :mod:`seqlib.gru`), the readout is :mod:`seqlib.readout`, the
 loss :func:`seqlib.loss.sequence_loss_and_grad`, the masks
 :mod:`seqlib.masking`.  Only the embeddings (a row lookup, whose gradient
 is a scatter-add) and the bridge (a gather at each source's last real step)
@@ -308,7 +311,7 @@ def _sub(params: Mapping[str, Array], prefix: str, config: Seq2SeqConfig) -> dic
 
 
 def encode(params: Mapping[str, Array], src: Array, src_len: Array, config: Seq2SeqConfig) -> tuple[Array, Array, Any]:
-    """Run the encoder; return all states (B, M, H), the bridge state c (B, H) and the cache."""
+    """Run the encoder (eq. ``s2s_encoder``); return all states (B, M, H), the bridge state c (B, H) (eq. ``s2s_bridge``) and the cache."""
     cell = CELLS[config.cell]
     h, cache = cell.forward(params["E_x"][src], None, _sub(params, "enc_", config))
     c = h[np.arange(h.shape[0]), src_len - 1]  # the state after each source's last real token
@@ -335,7 +338,7 @@ class Seq2SeqCache:
 
 
 def seq2seq_forward(params: Mapping[str, Array], batch: Seq2SeqBatch, config: Seq2SeqConfig) -> tuple[Array, Seq2SeqCache]:
-    """Teacher-forced forward pass: the logits o_l (B, L, V_y) of every target position.
+    """Teacher-forced forward pass (eqs. ``s2s_encoder`` to ``s2s_decoder``): the logits o_l (B, L, V_y) of every target position.
 
     The decoder reads the true previous token ``dec_in`` at each step (teacher
     forcing), starting from the encoder's last real state.
@@ -416,7 +419,7 @@ def seq2seq_loss_and_grads(params: Mapping[str, Array], batch: Seq2SeqBatch, con
 def sequence_log_prob(params: Mapping[str, Array], sources: Sequence[Sequence[int]],
                       candidates: Sequence[Sequence[int]], config: Seq2SeqConfig, *,
                       per_token: bool = False, require_eos: bool = True) -> Array:
-    """log p̂(y | x) of each candidate y given its source x (eq. ``seq_prob_chain``).
+    """log p̂(y | x) of each candidate y given its source x (eqs. ``seq_prob_chain``, ``s2s_chain``).
 
     The candidates are scored by one teacher-forced pass and the per-position
     terms are those of the loss: ``-sequence_loss`` unreduced, i.e.
