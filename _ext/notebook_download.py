@@ -136,6 +136,8 @@ def build_wheel(app: Sphinx, exception) -> None:
     import sys
 
     root = Path(app.confdir)
+    if not (root / "pyproject.toml").is_file() or not (root / "seqlib").is_dir():
+        return  # a book without seqlib (the probe books of tests/browser): no wheel
     files = sorted(p for p in (root / "seqlib").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     digest = hashlib.sha256()
     for p in [root / "pyproject.toml", *files]:
@@ -291,6 +293,9 @@ def _make_refs(app: Sphinx, pagename: str, glue: dict):
 
 def _standalone(app: Sphinx, pagename: str, nb: dict, src: Path) -> dict:
     import standalone_notebook as sn
+
+    if not (Path(app.confdir) / "pyproject.toml").is_file():
+        return nb  # a book without seqlib (the probe books of tests/browser): the executed notebook as is
 
     glue_file = src.with_name(src.stem + ".glue.json")
     glue = json.loads(glue_file.read_text(encoding="utf-8")) if glue_file.is_file() else {}
