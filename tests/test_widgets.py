@@ -200,6 +200,7 @@ def test_unrolled_slider_counts_as_the_frames_do(built):
     assert "forward pass at step 3 of 5" in unrolled_alt(d, 3)
     assert "backward pass at step 3" in unrolled_alt(d, 8)  # step 8 = "backward 3"
     assert f"{np.linalg.norm(d.deltas[2]):.3f}" in unrolled_alt(d, 8)
+    assert w.alt_text({"step": 8}) == unrolled_alt(d, 8)  # each frame's <img> carries it
 
 
 def test_sequence_loss_frames_are_seqlibs(built):

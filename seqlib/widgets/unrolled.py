@@ -348,6 +348,8 @@ def unrolled_graph_widget(T: int = 5, activation: str = "tanh", spectral_norm: f
         lambda: _Renderer(unrolled_data(T, activation, spectral_norm, seed=seed), width, height, colors),
         css_class="seqlib-unrolled",
         controls_layout="hbox",
+        title="the unrolled RNN, step by step",
+        alt=lambda setting: unrolled_alt(data, setting["step"]),
     )
     w.play, w.play_link = None, None
     if play:
