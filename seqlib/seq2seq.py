@@ -311,7 +311,11 @@ def _sub(params: Mapping[str, Array], prefix: str, config: Seq2SeqConfig) -> dic
 
 
 def encode(params: Mapping[str, Array], src: Array, src_len: Array, config: Seq2SeqConfig) -> tuple[Array, Array, Any]:
-    """Run the encoder (eq. ``s2s_encoder``); return all states (B, M, H), the bridge state c (B, H) (eq. ``s2s_bridge``) and the cache."""
+    """Run the encoder (eq. ``s2s_encoder``).
+
+    Returns all states (B, M, H), the bridge state c (B, H) (eq. ``s2s_bridge``:
+    the state after each source's last real token) and the cell's cache.
+    """
     cell = CELLS[config.cell]
     h, cache = cell.forward(params["E_x"][src], None, _sub(params, "enc_", config))
     c = h[np.arange(h.shape[0]), src_len - 1]  # the state after each source's last real token
@@ -337,8 +341,11 @@ class Seq2SeqCache:
     c: Array
 
 
-def seq2seq_forward(params: Mapping[str, Array], batch: Seq2SeqBatch, config: Seq2SeqConfig) -> tuple[Array, Seq2SeqCache]:
-    """Teacher-forced forward pass (eqs. ``s2s_encoder`` to ``s2s_decoder``): the logits o_l (B, L, V_y) of every target position.
+def seq2seq_forward(params: Mapping[str, Array], batch: Seq2SeqBatch,
+                    config: Seq2SeqConfig) -> tuple[Array, Seq2SeqCache]:
+    """Teacher-forced forward pass (eqs. ``s2s_encoder`` to ``s2s_decoder``).
+
+    Returns the logits o_l (B, L, V_y) of every target position and the cache.
 
     The decoder reads the true previous token ``dec_in`` at each step (teacher
     forcing), starting from the encoder's last real state.
