@@ -1,0 +1,132 @@
+"""What a reader sees of the chapters' code, checked in the sources (no kernel, no build).
+
+* every code line a reader can see (a cell not tagged ``remove-cell`` or
+  ``remove-input``; ``hide-input`` cells open with a click, so they count)
+  is at most 80 characters: wider lines are cut off in the 684 px column;
+* no build plumbing in shown code: no ``glue(`` call and no ``myst_nb``
+  import (they go in ``remove-cell`` cells);
+* no internal label name (the ``:label:`` of an equation, the ``name`` of a
+  figure, a ``(target)=``) in the comments or strings of shown code: the
+  reader sees equation numbers, the code cannot know them, so the code says it
+  in words or the prose refers with ``{eq}`label```.
+
+The printed output of the cells is checked in the built pages
+(tests/browser/test_pages.py).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from pathlib import Path
+
+import jupytext
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((REPO / "chapters").glob("*.md"))
+MAX_LINE = 80
+HIDDEN = {"remove-cell", "remove-input"}
+
+
+def shown_code_cells(path: Path) -> list[tuple[int, str]]:
+    """(cell number, source) of the code cells whose input the page shows (or shows on a click)."""
+    nb = jupytext.read(path)
+    out = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        tags = set(cell.metadata.get("tags", []))
+        if tags & HIDDEN:
+            continue
+        out.append((i, cell.source))
+    return out
+
+
+def labels_of(text: str) -> set[str]:
+    """The internal names a chapter defines: equation :label:, figure :name: / name:, (target)=."""
+    names = set(re.findall(r"^\s*:label:\s*([A-Za-z0-9_:-]+)\s*$", text, re.M))
+    names |= set(re.findall(r"^\s*:name:\s*([A-Za-z0-9_:-]+)\s*$", text, re.M))
+    names |= set(re.findall(r"^\s*name:\s*([A-Za-z0-9_:-]+)\s*$", text, re.M))
+    names |= set(re.findall(r"^\(([A-Za-z0-9_:-]+)\)=\s*$", text, re.M))
+    # a name that is also an ordinary word cannot be told apart from prose in a comment
+    return {n for n in names if "_" in n or "-" in n}
+
+
+def all_labels() -> set[str]:
+    names: set[str] = set()
+    for p in CHAPTERS:
+        names |= labels_of(p.read_text(encoding="utf-8"))
+    return names
+
+
+def comments_and_strings(source: str) -> list[tuple[int, str]]:
+    """(line in the cell, text) of every comment and string literal of ``source``."""
+    # IPython magics and shell escapes are not Python: blank them out, keep the line count.
+    lines = ["" if ln.lstrip().startswith(("%", "!")) else ln for ln in source.splitlines()]
+    out = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO("\n".join(lines) + "\n").readline):
+            if tok.type == tokenize.COMMENT or tok.type == getattr(tokenize, "FSTRING_MIDDLE", -1):
+                out.append((tok.start[0], tok.string))
+            elif tok.type == tokenize.STRING:
+                prefix = re.match(r"[A-Za-z]*", tok.string).group(0).lower()
+                # the {expressions} of an f-string are code (e.g. a call to log_softmax), not text
+                text = re.sub(r"\{[^{}]*\}", "", tok.string) if "f" in prefix else tok.string
+                out.append((tok.start[0], text))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        out = [(n + 1, ln) for n, ln in enumerate(lines)]  # not tokenizable: check every line
+    return out
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_shown_code_lines_fit_the_column(path: Path) -> None:
+    long = []
+    for cell, src in shown_code_cells(path):
+        for n, line in enumerate(src.splitlines(), 1):
+            if len(line) > MAX_LINE:
+                long.append(f"cell {cell} line {n} ({len(line)} chars): {line.strip()[:60]}...")
+    assert not long, f"{path.name}: {len(long)} shown code lines over {MAX_LINE} characters:\n  " + "\n  ".join(long)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_no_glue_or_myst_nb_in_shown_code(path: Path) -> None:
+    bad = []
+    for cell, src in shown_code_cells(path):
+        for n, line in enumerate(src.splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if re.search(r"\bglue\s*\(", code) or "myst_nb" in line:
+                bad.append(f"cell {cell} line {n}: {line.strip()}")
+    assert not bad, f"{path.name}: build plumbing in shown code (move it to a remove-cell cell):\n  " + "\n  ".join(bad)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_no_internal_label_names_in_shown_code(path: Path) -> None:
+    names = all_labels()
+    assert names, "no :label: found in any chapter: the label pattern is wrong"
+    pattern = re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")(?![A-Za-z0-9_])")
+    bad = []
+    for cell, src in shown_code_cells(path):
+        for n, text in comments_and_strings(src):
+            for m in pattern.finditer(text):
+                bad.append(f"cell {cell} line {n}: {m.group(1)!r} in {text.strip()[:70]!r}")
+    assert not bad, (f"{path.name}: internal label names in shown code (say it in words, or refer from the prose "
+                     "with {eq}`label`):\n  " + "\n  ".join(bad))
+
+
+def test_the_checks_see_what_they_should() -> None:
+    """The helpers find a long line, a glue call and a label in a made-up chapter."""
+    text = (
+        "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
+        "kernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n---\n\n"
+        "```{math}\n:label: toy_eq\nx = 1\n```\n\n"
+        "```{code-cell} ipython3\n# implements toy_eq\nfrom myst_nb import glue\n" + "x = 1  " + "#" * 80 + "\n```\n\n"
+        "```{code-cell} ipython3\n:tags: [remove-cell]\nglue('a', 1)\n```\n"
+    )
+    nb = jupytext.reads(text, fmt="md:myst")
+    cells = [c.source for c in nb.cells if c.cell_type == "code" and not set(c.metadata.get("tags", [])) & HIDDEN]
+    assert len(cells) == 1
+    assert labels_of(text) == {"toy_eq"}
+    assert any("toy_eq" in t for _, t in comments_and_strings(cells[0]))
+    assert any(len(ln) > MAX_LINE for ln in cells[0].splitlines())
