@@ -5,6 +5,7 @@
 #                book in headless Chromium, a chapter live in JupyterLab (tests/browser)
 #   make lab     JupyterLab on the repository: the .md chapters open as notebooks
 #   make pdf     the whole book as one PDF: _build/pdf/sequence-modeling.pdf
+#   make book-student  the student edition: exercises without solutions, _build/student/_build/html
 #
 # With a virtual environment active, everything installs into it; otherwise into ./.venv.
 
@@ -31,12 +32,12 @@ BUILT_STAMP := _build/.assets-built
 # depend on (every file under seqlib/, the committed benchmark runs in bench/
 # that the appendix reads, the committed multi-seed sweep results in
 # sweeps/results/ that chapters read, pyproject.toml, requirements.txt,
-# constraints.txt)
+# constraints.txt, and the kernels' IPython config tools/ipython_kernel_config.py)
 # as of the last successful build; when the hash differs,
 # the cache is cleared and every chapter is executed again (--all).
 EXEC_STAMP := _build/.exec-inputs
 EXEC_INPUTS_HASH = { find seqlib -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; \
-	sha256sum bench/results*.json sweeps/results/*.json pyproject.toml requirements.txt constraints.txt; } | sha256sum | cut -d' ' -f1
+	sha256sum bench/results*.json sweeps/results/*.json pyproject.toml requirements.txt constraints.txt tools/ipython_kernel_config.py; } | sha256sum | cut -d' ' -f1
 BUILD = all=; inputs=$$($(EXEC_INPUTS_HASH)); \
 	if [ "$$(cat $(EXEC_STAMP) 2>/dev/null)" != "$$inputs" ]; then \
 	  all=--all; rm -rf .jupyter_cache; \
@@ -45,7 +46,7 @@ BUILD = all=; inputs=$$($(EXEC_INPUTS_HASH)); \
 	  all=--all; echo "Offline assets, _ext/ or config changed: full rebuild (--all)"; fi; \
 	$(JB) build $$all -W -n --keep-going . && touch $(BUILT_STAMP) && echo "$$inputs" > $(EXEC_STAMP)
 
-.PHONY: book book-fresh setup vendor browser pdf lab test test-seqlib test-chapters test-build test-reproducible test-standalone test-pdf test-browser test-lab bench lock clean
+.PHONY: book book-student test-student book-fresh setup vendor browser pdf lab test test-seqlib test-chapters test-build test-reproducible test-standalone test-pdf test-browser test-lab bench lock clean
 
 book: setup
 	$(BUILD)
@@ -55,7 +56,21 @@ book-fresh: setup
 	rm -rf _build .jupyter_cache
 	$(BUILD)
 
-setup: $(STAMP) vendor
+# The book without the solutions of its exercises (sphinx-exercise hide_solutions), for a
+# course to hand out; reuses the execution cache of `make book`.  See tools/student_edition.py.
+book-student: setup
+	$(PY) tools/student_edition.py
+	@echo "Open _build/student/_build/html/index.html"
+
+# No solution text anywhere in the student edition, every exercise still there (after book-student).
+test-student: setup
+	$(PY) -m pytest -W error tests/test_student_edition.py
+
+setup: $(STAMP) vendor $(VENV)/etc/ipython/ipython_kernel_config.py
+
+# The kernels' IPython config (matplotlib figures as 2x PNGs): see the file.
+$(VENV)/etc/ipython/ipython_kernel_config.py: tools/ipython_kernel_config.py $(STAMP)
+	install -D -m 644 $< $@
 
 vendor: $(STAMP)
 	$(PY) tools/vendor.py
