@@ -18,13 +18,15 @@ Array = np.ndarray
 def train_seq2seq(params: dict[str, Array], sources: Sequence[Sequence[int]], targets: Sequence[Sequence[int]],
                   config: Seq2SeqConfig, steps: int, *, rng: np.random.Generator | int, batch_size: int = 32,
                   lr: float = 1e-2, clip_norm: float = 5.0, normalise: str = "token",
-                  progress: bool = False, desc: str = "training") -> Array:
+                  progress: bool = False, desc: str = "training", optimizer=None) -> Array:
     """Teacher-forced training with Adam and global-norm clipping; ``params`` change in place.
 
     Each step draws ``batch_size`` pairs (with replacement) from the
     training set, pads them (:func:`make_batch`) and takes one Adam step on
     :func:`seq2seq_loss_and_grads`.  ``progress=True`` shows a ``tqdm``
-    bar whose text holds no timings.
+    bar whose text holds no timings.  Pass an ``optimizer`` (an object with
+    ``step(params, grads)``, e.g. ``seqlib.Adam``) to continue a run in
+    chunks with the same optimizer state; default a fresh ``Adam(lr)``.
 
     Returns
     -------
@@ -40,7 +42,9 @@ def train_seq2seq(params: dict[str, Array], sources: Sequence[Sequence[int]], ta
     all_src = _check_seqs(sources, "sources")
     all_tgt = _check_seqs(targets, "targets")
     make_batch(all_src, all_tgt, config)  # validates every pair once
-    opt = Adam(lr=lr)
+    opt = Adam(lr=lr) if optimizer is None else optimizer
+    if not callable(getattr(opt, "step", None)):
+        raise TypeError(f"optimizer must have a step(params, grads) method, got {type(opt).__name__}")
     losses = np.zeros(steps)
     it = range(steps)
     bar = None

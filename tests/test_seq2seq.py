@@ -145,3 +145,15 @@ def test_cell_is_a_parameter(monkeypatch):
     assert max(err.values()) < 1e-6
     cfg_tanh = s2.Seq2SeqConfig(V_x=5, V_y=6, D=3, H=4)
     assert not np.isclose(s2.seq2seq_loss(p, b, cfg), s2.seq2seq_loss(p, b, cfg_tanh))
+
+
+def test_training_in_chunks_with_one_optimizer_is_one_run():
+    from seqlib.optim import Adam
+    cfg, p = _model()
+    q = {k: v.copy() for k, v in p.items()}
+    whole = train_seq2seq(p, SRC, TGT, cfg, 20, rng=5, batch_size=2, lr=0.02)
+    rng, opt = np.random.default_rng(5), Adam(lr=0.02)
+    parts = [train_seq2seq(q, SRC, TGT, cfg, 10, rng=rng, batch_size=2, optimizer=opt) for _ in range(2)]
+    np.testing.assert_array_equal(whole, np.concatenate(parts))
+    with pytest.raises(TypeError, match="optimizer must have a step"):
+        train_seq2seq(q, SRC, TGT, cfg, 1, rng=0, optimizer="adam")
