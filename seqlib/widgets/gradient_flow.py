@@ -349,7 +349,7 @@ def gradient_flow_axes(
              tuple(float(v) for v in spectral_norms), "slider"),
         Axis("activation", "activation", tuple(activations), tuple(activations), "dropdown"),
         Axis("T", r"length \(T\)", tuple(str(T) for T in lengths), tuple(int(T) for T in lengths), "slider"),
-        Axis("truncate", "truncation", tuple("none" if k is None else f"k={k}" for k in truncations),
+        Axis("truncate", "truncation", tuple("none" if k is None else f"κ={k}" for k in truncations),
              tuple(truncations), "slider"),
     ]
 
