@@ -15,14 +15,16 @@ backward pass of the layer alone (the gradient ``dh`` on every h_t given):
 
 Before timing, the plain form and seqlib are checked to agree.  Timings are
 the best of at least ``--repeats`` runs after a warm-up (the JSON also has
-the median).  PyTorch gets as many threads as ``OPENBLAS_NUM_THREADS``
+the median).  Like ``bench/results.json``, the committed run lets OpenBLAS
+pick its own kernel (``OPENBLAS_CORETYPE`` unset).  PyTorch gets as many threads as ``OPENBLAS_NUM_THREADS``
 allows numpy (all cores if unset).  The machine may be shared: the numbers
 are noisy (run with ``OPENBLAS_NUM_THREADS=1`` on a busy machine: BLAS
 threads that wait for a core make single runs ten times slower), and the
 script asserts nothing about time.  ``--save FILE`` writes JSON
 (``bench/results-gated.json`` is such a run).
 
-    OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/bench_gated.py --torch /tmp/torchenv/bin/python --save bench/results-gated.json
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 \
+        .venv/bin/python bench/bench_gated.py --torch /tmp/torchenv/bin/python --save bench/results-gated.json
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -41,6 +42,7 @@ from typing import Callable
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 SIZES = [(1, 25, 65, 100), (32, 50, 64, 128), (32, 100, 128, 256)]  # (B, T, D, H), as the RNN rows
 DTYPES = ("float32", "float64")
@@ -248,10 +250,10 @@ def main() -> None:
         print(f"{row['cell']:5s} {str(tuple(row['size'])):20s} {row['dtype']:8s} {row['plain_s'] * 1e3:9.2f} "
               f"{row['seqlib_s'] * 1e3:10.2f} {'-' if not tms else f'{tms * 1e3:.2f}':>9s} {ratio}")
     if args.save:
+        from bench_rnn import machine_info  # the machine, numpy's BLAS and the kernel it runs, the OPENBLAS_* env
+
         out = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-               "machine": {"python": platform.python_version(), "numpy": np.__version__,
-                           "cpu_count": os.cpu_count(), "platform": platform.platform(),
-                           "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS")},
+               "machine": machine_info(),
                "torch": None if not torch_res else {k: torch_res[k] for k in ("torch", "threads")},
                "repeats": args.repeats, "rows": rows}
         Path(args.save).write_text(json.dumps(out, indent=1) + "\n")
