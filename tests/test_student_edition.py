@@ -27,14 +27,15 @@ BOOK_HTML = Path(os.environ.get("BOOK_HTML", REPO / "_build" / "html"))
 CHAPTERS = sorted((REPO / "chapters").glob("*.md"))
 TEXT_SUFFIXES = {".html", ".js", ".txt", ".md", ".ipynb", ".json"}
 
-FENCE = re.compile(r"^(?P<f>`{3,}|:{3,})\{(?P<kind>solution|solution-start|exercise|exercise-start)\}\s*(?P<label>\S*)\s*$", re.M)
+FENCE = re.compile(r"^(?P<f>`{3,}|:{3,})\{(?P<kind>solution|solution-start|exercise|exercise-start)\}[ \t]*(?P<rest>.*)$", re.M)
 
 
 def blocks(text: str) -> list[tuple[str, str, str]]:
     """(kind, label, body) of every exercise and solution block of a chapter."""
     out = []
     for m in FENCE.finditer(text):
-        kind, label, fence = m.group("kind"), m.group("label"), m.group("f")
+        kind, fence = m.group("kind"), m.group("f")
+        label = m.group("rest").split()[0] if m.group("rest").split() else ""  # a solution names its exercise
         rest = text[m.end():]
         if kind.endswith("-start"):
             end = re.search(r"^" + re.escape(fence[0]) + r"{3,}\{" + kind.replace("-start", "-end") + r"\}", rest, re.M)

@@ -6,7 +6,9 @@
 It writes ``_build/student/_config.yml``: the book's ``_config.yml`` with
 
 * ``hide_solutions: true`` (sphinx-exercise drops every ``{solution}``
-  block while reading, so its text is in no page and not in the search index);
+  block while reading, so its text is in no page and not in the search index;
+  ``_ext/student_solutions.py`` drops the gated ``{solution-start}`` ...
+  ``{solution-end}`` ones, cells included, which sphinx-exercise leaves in);
 * ``html_copy_source: false`` (no ``_sources/`` copy of the chapters, which
   hold the solutions) and no download button (the page's .md/.ipynb would
   hold them too); the download of the executed notebooks is turned off;
@@ -34,8 +36,7 @@ OUT = ROOT / "_build" / "student"
 def student_config() -> dict:
     cfg = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     cfg["title"] = f"{cfg.get('title', 'Book')} (student edition)"
-    # Relative paths in a config passed with --config are read from the book's folder
-    # by Jupyter Book, except the execution cache: give it as an absolute path.
+    # The execution cache, as an absolute path: the book's own.
     execute = cfg.setdefault("execute", {})
     execute["cache"] = str(ROOT / execute.get("cache", ".jupyter_cache"))
     html = cfg.setdefault("html", {})
@@ -45,10 +46,13 @@ def student_config() -> dict:
     conf["hide_solutions"] = True
     conf["html_copy_source"] = False
     conf["html_show_sourcelink"] = False
-    # the executed-notebook download (a local extension, when present) would carry the solutions
-    conf["extensions"] = [e for e in conf.get("extensions", []) if e != "notebook_download"]
-    sphinx["local_extensions"] = {k: v for k, v in (sphinx.get("local_extensions") or {}).items()
+    # the executed-notebook download (a local extension, when present) would carry the solutions;
+    # student_solutions drops the gated solutions (solution-start ... solution-end) too
+    conf["extensions"] = [e for e in conf.get("extensions", []) if e != "notebook_download"] + ["student_solutions"]
+    # Jupyter Book reads local_extensions' folders relative to the config file: make them absolute.
+    sphinx["local_extensions"] = {k: str(ROOT / v) for k, v in (sphinx.get("local_extensions") or {}).items()
                                   if k != "notebook_download"}
+    sphinx["local_extensions"]["student_solutions"] = str(ROOT / "_ext")
     return cfg
 
 
