@@ -33,7 +33,7 @@ before and after training.  The weights of seed 0 of ``forward`` and
 ``--save`` writes the JSON and, next to it, the saved weights
 (``seq2seq_weights.npz``, whose digest the JSON holds); ``--seeds N`` runs
 seeds 0..N-1.  Prints a table; runs the runs on
-two processes (about 8 minutes on two shared cores).  Asserts nothing.
+two processes (758 s on two cores shared with other work).  Asserts nothing.
 """
 
 from __future__ import annotations
