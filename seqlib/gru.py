@@ -13,7 +13,8 @@ blocks along the last axis of ``W_x`` (D, 3H), ``W_h`` (H, 3H), ``b_x`` and
     h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}                    (eq. ``gru_state``)
 
 ``"after"`` is the form of PyTorch, cuDNN and Keras ``reset_after=True``;
-``"before"`` is the form of the final version of Cho et al. (2014).  The backward pass carries
+``"before"`` is the form of the third arXiv version of Cho et al. (2014) (their
+first version had the reset after the product).  The backward pass carries
 δ_t = dL/dh_t back in time (eq. ``gru_delta``) and stores the gradients with
 respect to the input-side and the recurrent-side pre-activations, from which
 every parameter gradient is one matmul (eq. ``gru_grad_W``).
@@ -42,7 +43,7 @@ def _check_reset(reset: object) -> str:
     if not isinstance(reset, str) or reset not in RESETS:
         raise ValueError(
             f"reset must be 'after' (PyTorch, cuDNN: r ⊙ (h W_hn + b_hn)) or 'before' "
-            f"(Cho et al. 2014: (r ⊙ h) W_hn + b_hn), got {reset!r}"
+            f"(Cho et al. 2014, arXiv v3: (r ⊙ h) W_hn + b_hn), got {reset!r}"
         )
     return reset
 

@@ -386,7 +386,7 @@ def init_lstm_params(
     ``forget_bias``.  A positive forget bias starts the cell with
     f_t = σ(forget_bias) near 1 (0.73 for a bias of 1), so that the cell
     state is kept rather than erased while the gates learn.  The forget gate
-    itself is from Gers et al. (2000); Jozefowicz et al. (2015) found that
+    itself is from Gers et al. (2000); Jozefowicz et al. (2015) report that
     adding a bias of 1 to it closes the gap between the LSTM and the GRU.
 
     Parameters
