@@ -135,9 +135,13 @@ def test_no_screen_chrome_in_print(pages_text):
 
 
 def test_math_is_typeset_not_raw_tex(pages_text):
-    text = "\n".join(pages_text)
-    for raw in ("\\bsf", "\\frac", "\\begin{", "$$"):
-        assert raw not in text, f"raw TeX {raw!r} in the PDF"
+    found = []
+    for page, text in enumerate(pages_text, start=1):
+        for raw in ("\\bsf", "\\frac", "\\begin{", "$$"):
+            at = text.find(raw)
+            if at >= 0:
+                found.append(f"page {page}: {raw!r} in ...{text[max(0, at - 60):at + 60]!r}...")
+    assert not found, "raw TeX in the PDF (math MathJax did not typeset):\n" + "\n".join(found[:10])
 
 
 def test_render_pages_to_png(pdf, pages_text):
