@@ -159,7 +159,7 @@ def _frac(x: float) -> str:
 
 
 class _Renderer:
-    def __init__(self, width: int = 640, height: int = 380, colors: int = 32, seed: int = 0) -> None:
+    def __init__(self, width: int = 640, height: int = 380, colors: int = 24, seed: int = 0) -> None:
         self.colors, self.seed = colors, seed
         fig = self.fig = new_figure(width, height)
         self.ax_w = fig.add_axes((0.075, 0.10, 0.41, 0.50))
@@ -258,7 +258,7 @@ def sequence_loss_widget(
     seed: int = 0,
     width: int = 640,
     height: int = 380,
-    colors: int = 32,
+    colors: int = 24,
 ) -> FrameWidget:
     """Which tokens count in the sequence loss of a padded (B, T) = (4, 8) batch.
 
@@ -276,7 +276,7 @@ def sequence_loss_widget(
     seed : int
         Seeds the logits and targets.
     width, height, colors : int
-        Frame size in pixels, PNG palette size.
+        Design size of a frame in pixels (drawn at 2x), palette size.
 
     Returns
     -------

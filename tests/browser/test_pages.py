@@ -189,7 +189,7 @@ def check_page(browser, origin: str, rel: str, width: int, names_re: re.Pattern)
             sizes.append(shown_px)
             if shown_px < MIN_CSS_PX - 0.05:
                 problems.append(
-                    f"widget frame {f['alt'][:50]!r}: smallest text {shown_px:.1f} CSS px = {shown_px * 0.75:.1f} pt "
+                    f"widget frame {f['alt'][:50]!r}: smallest text {shown_px:.2f} CSS px = {shown_px * 0.75:.2f} pt "
                     f"at {f['css']:.0f} px shown (< 9 pt)")
         if width == 1280:
             for f in figures:
