@@ -65,6 +65,9 @@ class LSTMCache:
     x_rows : ndarray (T*B, D+1)
         Time-major input rows with a 1 appended (the bias is the weight of
         that input, as in :class:`seqlib.rnn.RNNCache`).
+    workspace : Workspace or None
+        The forward pass's workspace; :func:`lstm_backward` keeps its
+        (T, B, 4H) scratch array there too.
     """
 
     x: Array
@@ -76,6 +79,7 @@ class LSTMCache:
     cs: Array = field(repr=False)
     tanh_c: Array = field(repr=False)
     x_rows: Array = field(repr=False)
+    workspace: Workspace | None = field(default=None, repr=False, compare=False)
 
     @property
     def h0(self) -> Array:
@@ -229,7 +233,7 @@ def lstm_forward(
         cs[t + 1] += ig  # (eq. lstm_cell)
         np.tanh(cs[t + 1], out=tanh_c[t])
         np.multiply(o, tanh_c[t], out=hs[t + 1])  # (eq. lstm_hidden)
-    cache = LSTMCache(x, W_x, W_h, b, gates, hs, cs, tanh_c, x_rows)
+    cache = LSTMCache(x, W_x, W_h, b, gates, hs, cs, tanh_c, x_rows, workspace)
     return cache.h, cache
 
 
@@ -323,22 +327,31 @@ def lstm_backward(dh: Array, cache: LSTMCache, truncate: int | None = None) -> d
     k = T if truncate is None else truncate
     dh_tm = np.swapaxes(dh, 0, 1)
     W_hT = np.ascontiguousarray(cache.W_h.T)
-    # Everything in eqs. lstm_delta_c and lstm_grad_z that does not depend on the
-    # gradient, for all steps at once (no recursion in it): then the loop does
-    # seven small operations per step instead of some twenty-five.
-    gates, tc = cache.gates, cache.tanh_c
-    i, f, g, o = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:3 * H], gates[..., 3 * H:]
-    a_o = tc * o * (1.0 - o)  # dz^o = δh ⊙ a_o
-    a_c = o * (1.0 - tc * tc)  # δc = δh ⊙ a_c + δc_{t+1} ⊙ f_{t+1}
-    a_ifg = np.empty((T, B, 3, H), dh.dtype)  # dz^{i,f,g} = δc ⊙ a_ifg
-    np.multiply(g * i, 1.0 - i, out=a_ifg[:, :, 0])
-    np.multiply(cache.cs[:-1] * f, 1.0 - f, out=a_ifg[:, :, 1])
-    np.multiply(i, 1.0 - g * g, out=a_ifg[:, :, 2])
-    dz = np.empty((T, B, 4 * H), dh.dtype)
-    dz_ifg = dz[:, :, :3 * H].reshape(T, B, 3, H)
-    d_h = np.empty((B, H), dh.dtype)
-    d_c = np.empty((B, H), dh.dtype)
-    tmp = np.empty((B, H), dh.dtype)
+    gates, tc, f = cache.gates, cache.tanh_c, cache.gates[..., H:2 * H]
+    ws, dtype = cache.workspace, dh.dtype
+    # Everything in eqs. lstm_delta_c and lstm_grad_z that does not depend on
+    # the gradient, for all steps at once and in place (no recursion in it):
+    # dz_t = [δc_t, δc_t, δc_t, δh_t] ⊙ a_t, and δc_t = δh_t ⊙ a^c_t + δc_{t+1} ⊙ f_{t+1}.
+    a = empty(ws, "lstm.a", (T, B, 4 * H), dtype)
+    np.subtract(1.0, gates, out=a)
+    a *= gates  # σ' = σ (1 - σ) for i, f, o
+    a_i, a_f, a_g, a_o = (a[..., n * H:(n + 1) * H] for n in range(4))
+    np.square(gates[..., 2 * H:3 * H], out=a_g)
+    np.subtract(1.0, a_g, out=a_g)  # tanh' = 1 - g²
+    a_i *= gates[..., 2 * H:3 * H]  # ⊙ g
+    a_f *= cache.cs[:-1]  # ⊙ c_{t-1}
+    a_g *= gates[..., :H]  # ⊙ i
+    a_o *= tc  # ⊙ tanh c
+    a_c = empty(ws, "lstm.a_c", (T, B, H), dtype)
+    np.square(tc, out=a_c)
+    np.subtract(1.0, a_c, out=a_c)
+    a_c *= gates[..., 3 * H:]  # o ⊙ (1 - tanh² c)
+    a_ifg = a[..., :3 * H].reshape(T, B, 3, H)
+    dz = empty(ws, "lstm.dz", (T, B, 4 * H), dtype)
+    dz_ifg = dz[..., :3 * H].reshape(T, B, 3, H)
+    d_h = np.empty((B, H), dtype)
+    d_c = np.empty((B, H), dtype)
+    tmp = np.empty((B, H), dtype)
     dh0 = dc0 = None
     for start in range(0, T, k):
         end = min(start + k, T)
