@@ -21,7 +21,7 @@ from matplotlib import colormaps
 from .. import loss, masking
 from ._frames import Axis, BlitFigure, FrameWidget, new_figure
 
-__all__ = ["sequence_loss_widget", "sequence_loss_data", "SequenceLoss", "WEIGHT_SCHEMES", "CONVENTIONS",
+__all__ = ["sequence_loss_alt", "sequence_loss_widget", "sequence_loss_data", "SequenceLoss", "WEIGHT_SCHEMES", "CONVENTIONS",
            "LENGTH_PRESETS", "sequence_loss_axes"]
 
 B, T, V = 4, 8, 6
@@ -284,4 +284,16 @@ def sequence_loss_widget(
         CSS class ``seqlib-sequence-loss``; live: ``w.show(lengths=(7, 7, 3, 1), scheme="ramp")``.
     """
     axes = sequence_loss_axes(presets, schemes, conventions, seed=seed)
-    return FrameWidget(axes, lambda: _Renderer(width, height, colors, seed), css_class="seqlib-sequence-loss")
+    return FrameWidget(axes, lambda: _Renderer(width, height, colors, seed), css_class="seqlib-sequence-loss",
+                       title="which tokens count in the sequence loss",
+                       alt=lambda setting: sequence_loss_alt(setting, seed))
+
+
+def sequence_loss_alt(setting: dict[str, Any], seed: int = 0) -> str:
+    """Alt text of the frame of ``setting``: what the two grids show and the loss value."""
+    d = sequence_loss_data(setting["lengths"], setting["scheme"], setting["convention"], seed=seed)
+    label, words = CONVENTIONS[d.convention]
+    return (f"Two grids of a padded batch of {B} sequences by {T} positions, lengths {d.lengths}, weights "
+            f"'{WEIGHT_SCHEMES[d.scheme]}', normalised by {label} ({words}). Left: each token's weight, padding "
+            f"greyed out; right: each token's gradient scale w/Z. Loss = {d.numerator:.2f} / {d.denominator:.4g} "
+            f"= {d.loss:.4f}.")
