@@ -62,9 +62,9 @@ book-student: setup
 	$(PY) tools/student_edition.py
 	@echo "Open _build/student/_build/html/index.html"
 
-# No solution text anywhere in the student edition, every exercise still there (after book-student).
-test-student: setup
-	$(PY) -m pytest -W error tests/test_student_edition.py
+# Builds the student edition, then: no solution text anywhere in it, every exercise still there.
+test-student: book-student
+	$(PY) -m pytest -W error tests/student
 
 setup: $(STAMP) vendor $(VENV)/etc/ipython/ipython_kernel_config.py
 
@@ -86,10 +86,10 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 lab: setup
 	$(PY) tools/lab.py $(LAB_ARGS)
 
-test: test-seqlib test-chapters test-build test-reproducible test-standalone test-pdf test-browser
+test: test-seqlib test-chapters test-build test-reproducible test-standalone test-pdf test-browser test-student
 
 test-seqlib: setup
-	$(PY) -m pytest -W error --doctest-modules seqlib tests --ignore=tests/browser --ignore=tests/built --ignore=tests/pdf --ignore=tests/standalone
+	$(PY) -m pytest -W error --doctest-modules seqlib tests --ignore=tests/browser --ignore=tests/built --ignore=tests/pdf --ignore=tests/standalone --ignore=tests/student
 
 test-chapters: setup
 	$(PY) -m pytest -W error chapters

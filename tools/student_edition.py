@@ -1,6 +1,6 @@
 """Build the student edition: the whole book with its exercises and without their solutions.
 
-    python tools/student_edition.py            # -> _build/student/_build/html
+    python tools/student_edition.py            # -> _build/student/_build/html (tests: tests/student)
     python tools/student_edition.py --print-config
 
 It writes ``_build/student/_config.yml``: the book's ``_config.yml`` with

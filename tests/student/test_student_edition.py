@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 STUDENT_HTML = Path(os.environ.get("STUDENT_HTML", REPO / "_build" / "student" / "_build" / "html"))
 BOOK_HTML = Path(os.environ.get("BOOK_HTML", REPO / "_build" / "html"))
 CHAPTERS = sorted((REPO / "chapters").glob("*.md"))
