@@ -227,7 +227,7 @@ def convert_markdown(text: str, refs: Refs, state: dict) -> str:
             i += 1
             continue
         d, i = _parse_directive(lines, i)
-        name, body = d["name"], "\n".join(d["body"])
+        name, body = d["name"], "\n".join(d["body"]).strip("\n")
         if name == "math":
             label = d["options"].get("label")
             number = refs.equation(label) if label else None
