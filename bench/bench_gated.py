@@ -13,9 +13,14 @@ backward pass of the layer alone (the gradient ``dh`` on every h_t given):
   ``nn.GRU`` forward and ``out.backward(dh)``, in a separate interpreter
   that has torch.  Torch is never a dependency of the book.
 
+For the LSTM, "blas" times the matrix products of seqlib's forward and
+backward alone (same calls and layouts, no gate arithmetic): the floor that
+numpy's BLAS sets for seqlib.
+
 Before timing, the plain form and seqlib are checked to agree.  Timings are
-the best of at least ``--repeats`` runs after a warm-up (the JSON also has
-the median).  Like ``bench/results.json``, the committed run lets OpenBLAS
+the best of at least ``--repeats`` runs after a warm-up; with ``--rounds N``
+every row (and the torch worker) is timed N times, interleaved, and the JSON
+keeps the best over rounds (and the median of the rounds' medians).  Like ``bench/results.json``, the committed run lets OpenBLAS
 pick its own kernel (``OPENBLAS_CORETYPE`` unset).  PyTorch gets as many threads as ``OPENBLAS_NUM_THREADS``
 allows numpy (all cores if unset).  The machine may be shared: the numbers
 are noisy (run with ``OPENBLAS_NUM_THREADS=1`` on a busy machine: BLAS
@@ -24,7 +29,8 @@ script asserts nothing about time.  ``--save FILE`` writes JSON
 (``bench/results-gated.json`` is such a run).
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 \
-        .venv/bin/python bench/bench_gated.py --torch /tmp/torchenv/bin/python --save bench/results-gated.json
+        .venv/bin/python bench/bench_gated.py --torch /tmp/torchenv/bin/python --rounds 5 \
+        --save bench/results-gated.json
 """
 
 from __future__ import annotations
@@ -151,6 +157,39 @@ def seqlib_case(cell: str, x, p, dh, ws):
     return run
 
 
+def lstm_matmuls_only(x, p, dh):
+    """The matrix products of one seqlib LSTM forward + backward and nothing else.
+
+    The same calls, shapes and layouts as :func:`seqlib.lstm_forward` /
+    :func:`seqlib.lstm_backward` (input projection with the bias row, T
+    recurrent products forward and T back, then dW_x with db, dx, dW_h), on
+    arrays of the right shapes but without the gate arithmetic: the time
+    numpy's BLAS alone needs, a floor for seqlib's time.
+    """
+    B, T, D = x.shape
+    H = p["W_h"].shape[0]
+    dt = x.dtype
+    x_rows = np.ones((T * B, D + 1), dt)
+    Wxb = np.concatenate((p["W_x"], p["b"][None, :]))
+    gates = np.empty((T * B, 4 * H), dt)
+    hs = np.asarray(np.random.default_rng(0).uniform(-1, 1, (T + 1, B, H)), dt)
+    dz = np.asarray(np.random.default_rng(1).standard_normal((T, B, 4 * H)), dt)
+    W_h, W_hT = p["W_h"], np.ascontiguousarray(p["W_h"].T)
+    rec = np.empty((B, 4 * H), dt)
+    d_h = np.empty((B, H), dt)
+
+    def run():
+        np.matmul(x_rows, Wxb, out=gates)
+        for t in range(T):
+            np.dot(hs[t], W_h, out=rec)
+        for t in range(T - 1, -1, -1):
+            np.dot(dz[t], W_hT, out=d_h)
+        dz2 = dz.reshape(T * B, 4 * H)
+        return (np.matmul(x_rows.T, dz2), np.matmul(dz2, p["W_x"].T),
+                np.matmul(hs[:-1].reshape(T * B, H).T, dz2))
+    return run
+
+
 def flops(cell: str, B: int, T: int, D: int, H: int) -> float:
     """Matrix-product FLOPs of forward + backward: 3 products of each weight (fwd, dW, dx or dh)."""
     n = 4 if cell == "lstm" else 3
@@ -202,6 +241,8 @@ def main() -> None:
     ap.add_argument("--torch", nargs="?", const=sys.executable, metavar="PYTHON",
                     help="also time PyTorch CPU nn.LSTM / nn.GRU in this interpreter")
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="time every row this many times, interleaved; keep the best")
     ap.add_argument("--save", metavar="FILE")
     args = ap.parse_args()
     if args.torch_worker:
@@ -210,52 +251,70 @@ def main() -> None:
 
     import seqlib as sl
 
-    rows = []
-    rng = np.random.default_rng(0)
-    for cell in CELLS:
-        for (B, T, D, H) in SIZES:
-            for dtype in DTYPES:
-                p = _params(cell, D, H, dtype, rng)
-                x = rng.standard_normal((B, T, D)).astype(dtype)
-                dh = rng.standard_normal((B, T, H)).astype(dtype)
-                ws = sl.Workspace()
-                fast = seqlib_case(cell, x, p, dh, ws)
-                plain = (lambda: plain_lstm(x, p["W_x"], p["W_h"], p["b"], dh)) if cell == "lstm" else \
-                    (lambda: plain_gru(x, p["W_x"], p["W_h"], p["b_x"], p["b_h"], dh))
-                g_fast, g_plain = fast(), plain()
-                tol = 1e-3 if dtype == "float32" else 1e-9
-                for k in g_plain:
-                    scale = float(np.abs(g_plain[k]).max()) + 1e-30
-                    err = float(np.abs(np.asarray(g_fast[k], np.float64) - g_plain[k]).max()) / scale
-                    if err > tol:
-                        raise AssertionError(f"{cell} {dtype} {(B, T, D, H)}: seqlib and plain differ in {k}: {err:.1e}")
-                t_seq, m_seq = timings(fast, args.repeats)
-                t_pl, m_pl = timings(plain, args.repeats)
-                rows.append({"cell": cell, "size": [B, T, D, H], "dtype": dtype, "flops": flops(cell, B, T, D, H),
-                             "seqlib_s": t_seq, "seqlib_median_s": m_seq, "plain_s": t_pl, "plain_median_s": m_pl})
-                print(f"{cell:4s} {str((B, T, D, H)):20s} {dtype}: seqlib {t_seq * 1e3:8.2f} ms  "
-                      f"plain {t_pl * 1e3:8.2f} ms", flush=True)
-    torch_res = run_torch(args.torch, args.repeats) if args.torch else None
-    if torch_res:
-        tt = {(r["cell"], tuple(r["size"]), r["dtype"]): r for r in torch_res["times"]}
-        for row in rows:
-            r = tt[(row["cell"], tuple(row["size"]), row["dtype"])]
-            row["torch_s"], row["torch_median_s"] = r["best_s"], r["median_s"]
+    rows: dict[tuple, dict] = {}
+    for rnd in range(args.rounds):
+        # every round times every row again (seqlib, plain, then torch), so that each method
+        # meets the machine's changing load several times; the JSON keeps the best over rounds
+        rng = np.random.default_rng(0)
+        for cell in CELLS:
+            for (B, T, D, H) in SIZES:
+                for dtype in DTYPES:
+                    p = _params(cell, D, H, dtype, rng)
+                    x = rng.standard_normal((B, T, D)).astype(dtype)
+                    dh = rng.standard_normal((B, T, H)).astype(dtype)
+                    ws = sl.Workspace()
+                    fast = seqlib_case(cell, x, p, dh, ws)
+                    plain = (lambda: plain_lstm(x, p["W_x"], p["W_h"], p["b"], dh)) if cell == "lstm" else \
+                        (lambda: plain_gru(x, p["W_x"], p["W_h"], p["b_x"], p["b_h"], dh))
+                    if rnd == 0:
+                        g_fast, g_plain = fast(), plain()
+                        tol = 1e-3 if dtype == "float32" else 1e-9
+                        for k in g_plain:
+                            scale = float(np.abs(g_plain[k]).max()) + 1e-30
+                            err = float(np.abs(np.asarray(g_fast[k], np.float64) - g_plain[k]).max()) / scale
+                            if err > tol:
+                                raise AssertionError(
+                                    f"{cell} {dtype} {(B, T, D, H)}: seqlib and plain differ in {k}: {err:.1e}")
+                    key = (cell, (B, T, D, H), dtype)
+                    row = rows.setdefault(key, {"cell": cell, "size": [B, T, D, H], "dtype": dtype,
+                                                "flops": flops(cell, B, T, D, H), "_med": {}})
+                    cases = {"seqlib": fast, "plain": plain}
+                    if cell == "lstm":
+                        cases["blas"] = lstm_matmuls_only(x, p, dh)
+                    for name, fn in cases.items():
+                        best, med = timings(fn, args.repeats)
+                        row[f"{name}_s"] = min(best, row.get(f"{name}_s", np.inf))
+                        row["_med"].setdefault(name, []).append(med)
+                    print(f"round {rnd + 1}: {cell:4s} {str((B, T, D, H)):20s} {dtype}: "
+                          f"seqlib {row['seqlib_s'] * 1e3:8.2f} ms  plain {row['plain_s'] * 1e3:8.2f} ms", flush=True)
+        torch_res = run_torch(args.torch, args.repeats) if args.torch else None
+        if torch_res:
+            torch_meta = {k: torch_res[k] for k in ("torch", "threads")}
+            for r in torch_res["times"]:
+                row = rows[(r["cell"], tuple(r["size"]), r["dtype"])]
+                row["torch_s"] = min(r["best_s"], row.get("torch_s", np.inf))
+                row["_med"].setdefault("torch", []).append(r["median_s"])
+    for row in rows.values():
+        for name, meds in row.pop("_med").items():
+            row[f"{name}_median_s"] = float(np.median(meds))  # median over rounds of each round's median
+    rows = list(rows.values())
+    torch_res = torch_meta if args.torch and any("torch_s" in r for r in rows) else None
 
     print(f"\n{'cell':5s} {'(B, T, D, H)':20s} {'dtype':8s} {'plain ms':>9s} {'seqlib ms':>10s} "
-          f"{'torch ms':>9s} {'seqlib/torch':>13s}")
+          f"{'BLAS ms':>8s} {'torch ms':>9s} {'seqlib/torch':>13s}")
     for row in rows:
         tms = row.get("torch_s")
         ratio = f"{row['seqlib_s'] / tms:13.2f}" if tms else f"{'-':>13s}"
+        blas = f"{row['blas_s'] * 1e3:.2f}" if "blas_s" in row else "-"
         print(f"{row['cell']:5s} {str(tuple(row['size'])):20s} {row['dtype']:8s} {row['plain_s'] * 1e3:9.2f} "
-              f"{row['seqlib_s'] * 1e3:10.2f} {'-' if not tms else f'{tms * 1e3:.2f}':>9s} {ratio}")
+              f"{row['seqlib_s'] * 1e3:10.2f} {blas:>8s} "
+              f"{'-' if not tms else f'{tms * 1e3:.2f}':>9s} {ratio}")
     if args.save:
         from bench_rnn import machine_info  # the machine, numpy's BLAS and the kernel it runs, the OPENBLAS_* env
 
         out = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "machine": machine_info(),
-               "torch": None if not torch_res else {k: torch_res[k] for k in ("torch", "threads")},
-               "repeats": args.repeats, "rows": rows}
+               "torch": torch_res, "repeats": args.repeats, "rounds": args.rounds, "rows": rows}
         Path(args.save).write_text(json.dumps(out, indent=1) + "\n")
         print(f"wrote {args.save}")
 
