@@ -86,28 +86,28 @@ def _words(tokens: Sequence[int]) -> str:
 class _Renderer:
     """Draws the frames; the left panel's artists persist, the right panel is redrawn per input."""
 
-    def __init__(self, traces: Sequence[DecodingTrace], width: int = 640, height: int = 300,
+    def __init__(self, traces: Sequence[DecodingTrace], width: int = 640, height: int = 400,
                  colors: int = 32) -> None:
         self.traces, self.colors = list(traces), colors
         fig = self.fig = new_figure(width, height)
-        self.ax_p = ax = fig.add_axes((0.12, 0.14, 0.17, 0.60))
+        self.ax_p = ax = fig.add_axes((0.12, 0.12, 0.17, 0.62))
         self.bars = ax.barh(range(_TOP), np.zeros(_TOP), color="tab:blue", linewidth=0)
         ax.set_xlim(0, 1)
         ax.set_ylim(-0.6, _TOP - 0.4)
         ax.set_yticks(range(_TOP), [""] * _TOP)
         ax.set_xticks([0, 0.5, 1], ["0", ".5", "1"])
-        ax.tick_params(labelsize=8)
-        ax.set_xlabel("probability", fontsize=8)
-        self.labels = [ax.text(-0.04, i, "", ha="right", va="center", fontsize=8,
+        ax.tick_params(labelsize=9)
+        ax.set_xlabel("probability", fontsize=9)
+        self.labels = [ax.text(-0.04, i, "", ha="right", va="center", fontsize=9,
                                transform=ax.get_yaxis_transform()) for i in range(_TOP)]
-        self.p_title = fig.text(0.205, 0.76, "", ha="center", va="bottom", fontsize=8)
+        self.p_title = fig.text(0.205, 0.76, "", ha="center", va="bottom", fontsize=9)
         self.ended = ax.text(0.5, 0.5, "", ha="center", va="center", fontsize=9, transform=ax.transAxes)
-        self.ax_l = fig.add_axes((0.775, 0.30, 0.205, 0.38))
+        self.ax_l = fig.add_axes((0.47, 0.20, 0.50, 0.24))
         self.shown: int | None = None
         self.title = fig.text(0.5, 0.97, "", ha="center", va="top", fontsize=9, weight="bold")
-        self.sub = fig.text(0.5, 0.895, "", ha="center", va="top", fontsize=8)
-        self.beam_title = fig.text(0.35, 0.76, "", ha="left", va="bottom", fontsize=8, weight="bold")
-        self.beam = fig.text(0.35, 0.74, "", ha="left", va="top", fontsize=8, family="monospace",
+        self.sub = fig.text(0.5, 0.895, "", ha="center", va="top", fontsize=9)
+        self.beam_title = fig.text(0.42, 0.80, "", ha="left", va="bottom", fontsize=9, weight="bold")
+        self.beam = fig.text(0.42, 0.78, "", ha="left", va="top", fontsize=9, family="monospace",
                              linespacing=1.5)
         self.base = [*self.bars, *self.labels, self.p_title, self.ended, self.title, self.sub,
                      self.beam_title, self.beam]
@@ -123,11 +123,12 @@ class _Renderer:
         axl.clear()
         L = len(tr.target)
         self.loss_bars = axl.bar(range(L), tr.loss_terms, color="0.6", linewidth=0)
-        axl.set_xticks(range(L), [V[t] for t in tr.target], rotation=60, fontsize=8, ha="right")
-        axl.tick_params(axis="y", labelsize=8)
+        axl.set_xticks(range(L), [V[t] for t in tr.target], rotation=60, fontsize=9, ha="right")
+        axl.tick_params(axis="y", labelsize=9)
         axl.set_ylim(0, max(1.0, float(tr.loss_terms.max()) * 1.1))
-        axl.set_ylabel("loss term (nats)", fontsize=8)
-        axl.set_title(f"−log p̂(y_l | y_<l, x)\nsum {tr.loss_terms.sum():.3f}", fontsize=8)
+        axl.set_ylabel("nats", fontsize=9)
+        axl.set_title(r"loss terms $-\log\,\hat{p}(y_l \mid y_{<l}, x)$"
+                      + f", sum {tr.loss_terms.sum():.3f}", fontsize=9)
         self.shown = k
         self.blit.dynamic = [*self.base, *self.loss_bars]  # the axes and ticks of input k are background
 
@@ -197,7 +198,7 @@ def _setup(numbers, params, config, beam_width, max_len):
 
 def decoding_widget(numbers: Sequence[int] | None = None, params: Mapping[str, np.ndarray] | None = None,
                     config: seq2seq.Seq2SeqConfig | None = None, *, beam_width: int = 3, max_len: int = 12,
-                    width: int = 640, height: int = 300, colors: int = 32) -> FrameWidget:
+                    width: int = 640, height: int = 400, colors: int = 32) -> FrameWidget:
     """Step through beam-search decoding of a number into words, one token at a time.
 
     Parameters
