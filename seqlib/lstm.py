@@ -309,10 +309,10 @@ def lstm_backward(dh: Array, cache: LSTMCache, truncate: int | None = None) -> d
     cache : LSTMCache
         From :func:`lstm_forward`.
     truncate : int >= 1 or None
-        ``None``: full BPTT.  ``k``: chunked truncation exactly as in
+        ``None``: full BPTT.  ``κ``: chunked truncation exactly as in
         :func:`seqlib.rnn.rnn_backward`: no gradient crosses the edges
-        (h_k, c_k) -> (h_{k+1}, c_{k+1}), (h_{2k}, c_{2k}) -> ..., on both
-        states, as if both were detached every k steps.  The first chunk
+        (h_κ, c_κ) -> (h_{κ+1}, c_{κ+1}), (h_{2κ}, c_{2κ}) -> ..., on both
+        states, as if both were detached every κ steps.  The first chunk
         still reaches h0 and c0.
 
     Returns
