@@ -130,3 +130,53 @@ def test_the_checks_see_what_they_should() -> None:
     assert labels_of(text) == {"toy_eq"}
     assert any("toy_eq" in t for _, t in comments_and_strings(cells[0]))
     assert any(len(ln) > MAX_LINE for ln in cells[0].splitlines())
+
+
+_BLOCK_START = re.compile(r"^\s*([-+*]|\d+[.)]|>|#{1,6})\s")
+
+
+def _lines_that_break_inline_math(text: str) -> list[tuple[int, str]]:
+    """Lines of Markdown prose that open a list, quote or heading while an inline ``$...$`` is still open.
+
+    Markdown reads such a line as the start of a new block, so the formula is
+    cut in two and shows as raw TeX (in the page and in the PDF).
+    """
+    bad = []
+    open_math = False
+    in_display = False
+    for n, line in enumerate(text.split("\n"), 1):
+        stripped = line.strip()
+        if stripped.startswith("$$"):
+            in_display = not in_display if stripped.count("$$") == 1 else in_display
+            continue
+        if in_display:
+            continue
+        if not stripped:
+            open_math = False  # a blank line ends a paragraph, and any formula with it
+            continue
+        if open_math and _BLOCK_START.match(line):
+            bad.append((n, line))
+        prose = re.sub(r"`[^`]*`", "", line.replace(r"\$", ""))
+        if prose.count("$") % 2:
+            open_math = not open_math
+    return bad
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_no_inline_formula_is_split_by_a_line_that_starts_a_block(path):
+    nb = jupytext.read(path)
+    bad = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        bad += [(i, n, line) for n, line in _lines_that_break_inline_math(cell.source)]
+    assert not bad, (
+        f"{path.name}: a line inside an inline $...$ starts with a list, quote or heading "
+        f"marker, so Markdown splits the formula (move the operator to the end of the "
+        f"line before): {bad[:5]}"
+    )
+
+
+def test_the_split_formula_check_can_fail():
+    assert _lines_that_break_inline_math("a $x\n+ y$ b") == [(2, "+ y$ b")]
+    assert _lines_that_break_inline_math("a $x +\ny$ b\n- item") == []
