@@ -145,27 +145,42 @@ def fresh_kernel(tmp_path_factory):
     return root / "kernels", py
 
 
-def test_downloaded_chapter_runs_in_a_fresh_venv(fresh_kernel, tmp_path):
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import KernelManager
-    from nbclient import NotebookClient
+_RUN_NOTEBOOK = """
+import sys, nbformat
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
+kernel_dirs, src, dst, folder = sys.argv[1:5]
+nb = nbformat.read(src, as_version=4)
+km = KernelManager(kernel_name="fresh", kernel_spec_manager=KernelSpecManager(kernel_dirs=[kernel_dirs]))
+NotebookClient(nb, km=km, timeout=600, allow_errors=True,
+               resources={"metadata": {"path": folder}}).execute()
+nbformat.write(nb, dst)
+"""
 
+
+def test_downloaded_chapter_runs_in_a_fresh_venv(fresh_kernel, tmp_path):
     kernel_dirs, py = fresh_kernel
     reference = _download(FRESH_CHAPTER)
     folder = tmp_path / "Downloads"          # a reader's download folder: the notebook and the wheel
     folder.mkdir()
     shutil.copy2(DOWNLOADS / f"{FRESH_CHAPTER}.ipynb", folder)
     shutil.copy2(_wheel(), folder)
-    nb = nbformat.read(folder / f"{FRESH_CHAPTER}.ipynb", as_version=4)
+    src = folder / f"{FRESH_CHAPTER}.ipynb"
+    nb = nbformat.read(src, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
+    nbformat.write(nb, src)
 
+    # The kernel inherits no venv or PYTHONPATH of ours.  nbclient runs in a
+    # child process, so its kernel-client sockets close with that process.
     env_keep = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "JUPYTER"))}
-    km = KernelManager(kernel_name="fresh", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernel_dirs)]))
-    client = NotebookClient(nb, km=km, timeout=600, allow_errors=False,
-                            resources={"metadata": {"path": str(folder)}})
-    client.execute(env=env_keep)             # the kernel inherits no venv or PYTHONPATH of ours
+    ran_path = tmp_path / "ran.ipynb"
+    run = subprocess.run([sys.executable, "-c", _RUN_NOTEBOOK, str(kernel_dirs), str(src), str(ran_path),
+                          str(folder)], capture_output=True, text=True, env=env_keep, timeout=900)
+    assert run.returncode == 0, f"nbclient failed:\n{run.stdout[-2000:]}\n{run.stderr[-4000:]}"
+    nb = nbformat.read(ran_path, as_version=4)
 
     where = subprocess.run([str(py), "-c", "import seqlib; print(seqlib.__file__)"],
                            capture_output=True, text=True, check=True, cwd=folder, env=env_keep).stdout.strip()
