@@ -180,3 +180,11 @@ def test_no_inline_formula_is_split_by_a_line_that_starts_a_block(path):
 def test_the_split_formula_check_can_fail():
     assert _lines_that_break_inline_math("a $x\n+ y$ b") == [(2, "+ y$ b")]
     assert _lines_that_break_inline_math("a $x +\ny$ b\n- item") == []
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_no_equation_reference_in_its_own_parentheses(path):
+    """``{eq}`` already prints "(4.4)"; "({eq}`x`)" reads "((4.4))"."""
+    text = path.read_text(encoding="utf-8")
+    bad = re.findall(r"\(\{eq\}`[^`]+`(?:[–,-] ?\{eq\}`[^`]+`)*\)", text)
+    assert not bad, f"{path.name}: equation references in their own parentheses print '((n))': {bad[:5]}"
