@@ -41,30 +41,18 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_rnn import timings  # noqa: E402  (best and median wall time, one timer for both benchmarks)
+
 SIZES = [(1, 25, 65, 100), (32, 50, 64, 128), (32, 100, 128, 256)]  # (B, T, D, H), as the RNN rows
 DTYPES = ("float32", "float64")
 CELLS = ("lstm", "gru")
-
-
-def timings(fn: Callable[[], object], repeats: int, min_time: float = 0.3, max_runs: int = 50) -> tuple[float, float]:
-    """(best, median) wall time of ``fn()`` in seconds, after one warm-up call."""
-    fn()
-    times: list[float] = []
-    t_end = time.perf_counter() + min_time
-    while len(times) < repeats or (time.perf_counter() < t_end and len(times) < max_runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.min(times)), float(np.median(times))
 
 
 def _sig(a):

@@ -24,44 +24,21 @@ did not render, a page error or a request outside the served folder.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
-import http.server
 import shutil
 import sys
-import threading
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import chromium  # noqa: E402  (tools/chromium.py)
+from localserver import serve  # noqa: E402  (tools/localserver.py)
 
 WIDGET_VIEW = 'script[type="application/vnd.jupyter.widget-view+json"]'
 FOOTER = (
     '<div style="font-size:8pt;width:100%;text-align:center;color:#555;">'
     '<span class="pageNumber"></span> / <span class="totalPages"></span></div>'
 )
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args) -> None:  # noqa: A002
-        pass
-
-
-@contextlib.contextmanager
-def serve(directory: Path) -> Iterator[str]:
-    handler = functools.partial(_Quiet, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def print_pdf(html_dir: Path, out: Path, page_name: str = "intro.html") -> dict:

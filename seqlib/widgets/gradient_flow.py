@@ -325,6 +325,17 @@ def grid_of(axes: Sequence[Axis]) -> list[tuple[str, tuple[Any, ...]]]:
     return [(a.name, a.values) for a in axes]
 
 
+def _number_axis(name: str, label: str, values: Sequence[float]) -> Axis:
+    """A slider over real values, labelled as ``f"{v:g}"``."""
+    return Axis(name, label, tuple(f"{v:g}" for v in values), tuple(float(v) for v in values), "slider")
+
+
+def _truncation_axis(truncations: Sequence[int | None]) -> Axis:
+    """The truncation slider: "none" or "κ=8" (the book writes the truncation length κ)."""
+    return Axis("truncate", "truncation", tuple("none" if k is None else f"κ={k}" for k in truncations),
+                tuple(truncations), "slider")
+
+
 def gradient_flow_axes(
     spectral_norms: Sequence[float] = DEFAULT_NORMS,
     activations: Sequence[str] = DEFAULT_ACTIVATIONS,
@@ -345,12 +356,10 @@ def gradient_flow_axes(
     for k in truncations:
         _check_setting(1.0, "tanh", 2, k)
     return [
-        Axis("spectral_norm", r"\(\Vert W_{hh}\Vert\)", tuple(f"{v:g}" for v in spectral_norms),
-             tuple(float(v) for v in spectral_norms), "slider"),
+        _number_axis("spectral_norm", r"\(\Vert W_{hh}\Vert\)", spectral_norms),
         Axis("activation", "activation", tuple(activations), tuple(activations), "dropdown"),
         Axis("T", r"length \(T\)", tuple(str(T) for T in lengths), tuple(int(T) for T in lengths), "slider"),
-        Axis("truncate", "truncation", tuple("none" if k is None else f"κ={k}" for k in truncations),
-             tuple(truncations), "slider"),
+        _truncation_axis(truncations),
     ]
 
 
@@ -440,12 +449,9 @@ def gated_flow_axes(
             raise ValueError(f"forget_biases must be finite real numbers, got {fb!r}")
     return [
         Axis("arch", "cell", tuple(ARCH_LABELS[a] for a in archs), tuple(archs), "dropdown"),
-        Axis("spectral_norm", r"\(\Vert W\Vert\)", tuple(f"{v:g}" for v in spectral_norms),
-             tuple(float(v) for v in spectral_norms), "slider"),
-        Axis("forget_bias", r"LSTM \(b_f\)", tuple(f"{v:g}" for v in forget_biases),
-             tuple(float(v) for v in forget_biases), "slider"),
-        Axis("truncate", "truncation", tuple("none" if k is None else f"κ={k}" for k in truncations),
-             tuple(truncations), "slider"),
+        _number_axis("spectral_norm", r"\(\Vert W\Vert\)", spectral_norms),
+        _number_axis("forget_bias", r"LSTM \(b_f\)", forget_biases),
+        _truncation_axis(truncations),
     ]
 
 

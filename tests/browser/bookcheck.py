@@ -3,7 +3,7 @@
 Reusable by any test in tests/browser/:
 
 * ``find_chromium()``       which Chromium binary to launch (or a plain failure).
-* ``serve(directory)``      a threaded http.server on 127.0.0.1, random free port.
+* ``serve(directory)``      a threaded http.server on 127.0.0.1, random free port (tools/localserver.py).
 * ``book_pages(html_dir)``  every HTML page of a build (discovered, not listed).
 * ``open_page(...)``        load a page with every off-origin request blocked and
                             recorded, and page errors / console errors / bad
@@ -20,15 +20,12 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import functools
-import http.server
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -59,12 +56,7 @@ def find_chromium() -> str | None:
     own; if there is none it installs one (Playwright's download, else apt as
     root).  Fails the test run with one plain message when that is impossible.
     """
-    tools = str(Path(__file__).resolve().parents[2] / "tools")
-    sys.path.insert(0, tools)
-    try:
-        import chromium
-    finally:
-        sys.path.remove(tools)
+    chromium = _tools_module("chromium")
     try:
         return chromium.provision().executable
     except chromium.NoChromium as exc:
@@ -74,25 +66,17 @@ def find_chromium() -> str | None:
 # --------------------------------------------------------------------------- server
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
-        pass
-
-
-@contextlib.contextmanager
-def serve(directory: Path) -> Iterator[str]:
-    """Serve ``directory`` on 127.0.0.1 (free port); yields the origin, e.g. http://127.0.0.1:PORT."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="book-server", daemon=True)
-    thread.start()
+def _tools_module(name: str):
+    """Import a module of the repository's ``tools/`` folder."""
+    tools = str(Path(__file__).resolve().parents[2] / "tools")
+    sys.path.insert(0, tools)
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        return __import__(name)
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+        sys.path.remove(tools)
+
+
+serve = _tools_module("localserver").serve
 
 
 def book_pages(html_dir: Path) -> list[str]:
