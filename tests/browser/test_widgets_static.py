@@ -15,9 +15,9 @@ and no kernel:
 
 Two sources: a probe book built here in a temporary folder (one page holding
 every widget exactly as the chapters do, with the book's _config.yml),
-and the real book in ``_build/html`` (bptt.html holds gradient_flow and
-unrolled, gated.html holds gated_flow, sequence_loss.html holds sequence_loss, seq2seq.html
-holds decoding; each page must weigh at most
+and the real book in ``_build/html`` (bptt_flow.html holds gradient_flow,
+bptt_delta.html unrolled, gated.html gated_flow, sequence_loss.html
+sequence_loss, seq2seq.html decoding; each page must weigh at most
 2 MB; skipped, with the reason, if no chapter holds a widget).
 """
 
