@@ -154,7 +154,8 @@ class _Renderer:
                 bar.set_width(p[v])
                 bar.set_color("tab:orange" if v == want else "tab:blue")
                 lab.set_text(V[v])
-            self.p_title.set_text(f"p̂(y_{l} | prefix, x), best prefix:\n{_words(st.prefixes[0]) if l else '<bos>'}")
+            self.p_title.set_text(rf"$\hat{{p}}(y_{{{l}}} \mid$ prefix, $x)$, best prefix:"
+                                 f"\n{_words(st.prefixes[0]) if l else '<bos>'}")
             self.ended.set_text("")
             lines = []
             for seq, score in st.kept:
