@@ -188,3 +188,31 @@ def test_no_equation_reference_in_its_own_parentheses(path):
     text = path.read_text(encoding="utf-8")
     bad = re.findall(r"\(\{eq\}`[^`]+`(?:[–,-] ?\{eq\}`[^`]+`)*\)", text)
     assert not bad, f"{path.name}: equation references in their own parentheses print '((n))': {bad[:5]}"
+
+
+def _code_cell_source_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, line) of every line inside a ``{code-cell}`` block, its metadata included."""
+    out, inside = [], False
+    for n, line in enumerate(text.split("\n"), 1):
+        if line.startswith("```{code-cell}"):
+            inside = True
+            continue
+        if inside and line.startswith("```"):
+            inside = False
+            continue
+        if inside:
+            out.append((n, line))
+    return out
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_every_code_line_fits_the_column(path: Path) -> None:
+    """Hidden cells too: the downloaded notebook and JupyterLab show every cell, and captions sit in the metadata."""
+    long = [(n, len(line)) for n, line in _code_cell_source_lines(path.read_text(encoding="utf-8"))
+            if len(line) > MAX_LINE]
+    assert not long, f"{path.name}: code-cell lines over {MAX_LINE} characters (line, length): {long}"
+
+
+def test_the_every_code_line_check_can_fail():
+    text = "x\n```{code-cell} ipython3\n:tags: [remove-cell]\n" + "y" * 81 + "\n```\n" + "z" * 90
+    assert [n for n, line in _code_cell_source_lines(text) if len(line) > MAX_LINE] == [4]
