@@ -148,3 +148,19 @@ def check_real(
         span = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
         raise ValueError(f"{name} must be finite and in {span}, got {value!r}")
     return v
+
+
+def check_direct_gradient(dh: Any, cache: Any, cache_type: type, producer: str) -> np.ndarray:
+    """Validate the direct gradients ``dh`` (B, T, H) of a backward pass against its forward ``cache``.
+
+    ``cache`` must be a ``cache_type`` (the cache ``producer`` returns: RNN,
+    LSTM or GRU) with ``shape`` (B, T, D, H) and the time-major state buffer
+    ``hs``; ``dh`` is returned as an array in the cache's dtype.
+    """
+    if not isinstance(cache, cache_type):
+        raise TypeError(f"cache must be the {cache_type.__name__} returned by {producer}, "
+                        f"got {type(cache).__name__}")
+    B, T, _, H = cache.shape
+    dh = as_float_array(dh, "dh")
+    check_shape(dh, "dh", ("B", "T", "H"), {"B": B, "T": T, "H": H})
+    return np.asarray(dh, dtype=cache.hs.dtype)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_positive_int, check_shape
+from ._validate import check_direct_gradient, check_positive_int
 from .gru import GRUCache, _gru_step_back
 from .lstm import LSTMCache, _lstm_step_back
 
@@ -26,15 +26,6 @@ __all__ = ["lstm_loss_to_state_norms", "gru_loss_to_state_norms", "lstm_state_gr
            "lstm_jacobian_products", "lstm_cell_path_products"]
 
 Array = np.ndarray
-
-
-def _check(dh: Array, cache, cls, fn: str) -> Array:
-    if not isinstance(cache, cls):
-        raise TypeError(f"cache must be the {cls.__name__} returned by {fn}, got {type(cache).__name__}")
-    B, T, _, H = cache.shape
-    dh = as_float_array(dh, "dh")
-    check_shape(dh, "dh", ("B", "T", "H"), {"B": B, "T": T, "H": H})
-    return np.asarray(dh, dtype=cache.hs.dtype)
 
 
 def _norms(v: Array) -> Array:
@@ -66,14 +57,14 @@ def lstm_loss_to_state_norms(dh: Array, cache: LSTMCache, truncate: int | None =
         respect to the whole state s_k = (h_k, c_k) is ``hypot(G_h, G_c)``.
     """
     truncate = check_positive_int(truncate, "truncate", allow_none=True)
-    dh = _check(dh, cache, LSTMCache, "lstm_forward")
+    dh = check_direct_gradient(dh, cache, LSTMCache, "lstm_forward")
     return _lstm_flow(dh, cache, truncate, per_loss=True)
 
 
 def lstm_state_gradient_norms(dh: Array, cache: LSTMCache, truncate: int | None = None) -> tuple[Array, Array]:
     """``||dL/dh_k||`` and ``||dL/dc_k||`` for L = Σ_t ℓ_t, each (T,) float64 (h_k, c_k held as in the module docstring)."""
     truncate = check_positive_int(truncate, "truncate", allow_none=True)
-    dh = _check(dh, cache, LSTMCache, "lstm_forward")
+    dh = check_direct_gradient(dh, cache, LSTMCache, "lstm_forward")
     G_h, G_c = _lstm_flow(dh, cache, truncate, per_loss=False)
     return G_h[0], G_c[0]
 
@@ -101,14 +92,14 @@ def _lstm_flow(dh: Array, cache: LSTMCache, truncate: int | None, per_loss: bool
 def gru_loss_to_state_norms(dh: Array, cache: GRUCache, truncate: int | None = None) -> Array:
     """``G[t-1, k-1] = ||dℓ_t/dh_k||`` for the GRU, (T, T) float64 (see :func:`lstm_loss_to_state_norms`)."""
     truncate = check_positive_int(truncate, "truncate", allow_none=True)
-    dh = _check(dh, cache, GRUCache, "gru_forward")
+    dh = check_direct_gradient(dh, cache, GRUCache, "gru_forward")
     return _gru_flow(dh, cache, truncate, per_loss=True)
 
 
 def gru_state_gradient_norms(dh: Array, cache: GRUCache, truncate: int | None = None) -> Array:
     """``||dL/dh_k||`` for L = Σ_t ℓ_t, (T,) float64."""
     truncate = check_positive_int(truncate, "truncate", allow_none=True)
-    dh = _check(dh, cache, GRUCache, "gru_forward")
+    dh = check_direct_gradient(dh, cache, GRUCache, "gru_forward")
     return _gru_flow(dh, cache, truncate, per_loss=False)[0]
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import as_float_array, check_positive_int, check_shape
+from ._validate import as_float_array, check_direct_gradient, check_positive_int
 from .init import _as_dtype, _as_rng, glorot_uniform, orthogonal
 from .lstm import _check_state, _check_weights, sigmoid_inplace
 from .workspace import Workspace, check_workspace, empty
@@ -270,12 +270,8 @@ def gru_backward(dh: Array, cache: GRUCache, truncate: int | None = None) -> dic
         ``"b_x"`` (3H,), ``"b_h"`` (3H,), in the dtype of the cache.
     """
     truncate = check_positive_int(truncate, "truncate", allow_none=True)
-    if not isinstance(cache, GRUCache):
-        raise TypeError(f"cache must be the GRUCache returned by gru_forward, got {type(cache).__name__}")
+    dh = check_direct_gradient(dh, cache, GRUCache, "gru_forward")
     B, T, D, H = cache.shape
-    dh = as_float_array(dh, "dh")
-    check_shape(dh, "dh", ("B", "T", "H"), {"B": B, "T": T, "H": H})
-    dh = np.asarray(dh, dtype=cache.hs.dtype)
     k = T if truncate is None else truncate
     dh_tm = np.swapaxes(dh, 0, 1)
     dax = np.empty((T, B, 3 * H), dh.dtype)

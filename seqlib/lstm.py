@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import as_float_array, check_positive_int, check_shape
+from ._validate import as_float_array, check_direct_gradient, check_positive_int, check_shape
 from .init import _as_dtype, _as_rng, glorot_uniform, orthogonal
 from .workspace import Workspace, check_workspace, empty
 
@@ -237,15 +237,6 @@ def lstm_forward(
     return cache.h, cache
 
 
-def _check_dh(dh: Array, cache: LSTMCache) -> Array:
-    if not isinstance(cache, LSTMCache):
-        raise TypeError(f"cache must be the LSTMCache returned by lstm_forward, got {type(cache).__name__}")
-    B, T, _, H = cache.shape
-    dh = as_float_array(dh, "dh")
-    check_shape(dh, "dh", ("B", "T", "H"), {"B": B, "T": T, "H": H})
-    return np.asarray(dh, dtype=cache.hs.dtype)
-
-
 def _lstm_step_back(
     dh_t: Array, dc_t: Array, gates_t: Array, c_prev: Array, tanh_c_t: Array, W_hT: Array, dz_out: Array
 ) -> tuple[Array, Array]:
@@ -322,7 +313,7 @@ def lstm_backward(dh: Array, cache: LSTMCache, truncate: int | None = None) -> d
         ``"W_h"`` (H, 4H), ``"b"`` (4H,), in the dtype of the cache.
     """
     truncate = check_positive_int(truncate, "truncate", allow_none=True)
-    dh = _check_dh(dh, cache)
+    dh = check_direct_gradient(dh, cache, LSTMCache, "lstm_forward")
     B, T, D, H = cache.shape
     k = T if truncate is None else truncate
     dh_tm = np.swapaxes(dh, 0, 1)

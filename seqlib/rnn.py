@@ -32,7 +32,7 @@ from typing import Iterable
 
 import numpy as np
 
-from ._validate import as_float_array, check_positive_int, check_shape
+from ._validate import as_float_array, check_direct_gradient, check_positive_int, check_shape
 from .activations import get_activation
 from .workspace import Workspace, check_workspace, empty
 
@@ -197,12 +197,7 @@ def rnn_forward(
 
 def _check_backward_args(dh: Array, cache: RNNCache) -> Array:
     """Validate ``dh`` (B, T, H) against ``cache``; return it in the cache's dtype."""
-    if not isinstance(cache, RNNCache):
-        raise TypeError(f"cache must be the RNNCache returned by rnn_forward, got {type(cache).__name__}")
-    B, T, _, H = cache.shape
-    dh = as_float_array(dh, "dh")
-    check_shape(dh, "dh", ("B", "T", "H"), {"B": B, "T": T, "H": H})
-    return np.asarray(dh, dtype=cache.h.dtype)
+    return check_direct_gradient(dh, cache, RNNCache, "rnn_forward")
 
 
 def _bptt_step(delta: Array, fprime_t: Array, W_hhT: Array, g_out: Array, prev_out: Array) -> Array:

@@ -437,3 +437,16 @@ def test_input_grad_must_be_bool():
     h, cache = rnn_forward(p["x"], p["h0"], p["W_xh"], p["W_hh"], p["b_h"])
     with pytest.raises(TypeError, match="input_grad"):
         rnn_backward(np.ones_like(h), cache, input_grad=1)
+
+
+def test_backward_names_a_wrong_cache_and_a_wrong_dh_shape():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 3, 4))
+    W_xh, W_hh, b_h = rng.normal(size=(4, 5)), rng.normal(size=(5, 5)), np.zeros(5)
+    _, cache = rnn_forward(x, None, W_xh, W_hh, b_h)
+    with pytest.raises(TypeError, match="cache must be the RNNCache returned by rnn_forward, got dict"):
+        rnn_backward(np.zeros((2, 3, 5)), {})
+    with pytest.raises(ValueError, match="dh"):
+        rnn_backward(np.zeros((2, 4, 5)), cache)
+    grads = rnn_backward(np.ones((2, 3, 5), dtype=np.float32), cache)
+    assert grads["W_hh"].dtype == np.float64  # dh is taken in the cache's dtype
