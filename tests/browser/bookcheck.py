@@ -164,14 +164,16 @@ class PageAudit:
 
 
 @contextlib.contextmanager
-def open_page(browser, origin: str, rel: str, *, settle: bool = True) -> Iterator[tuple[object, PageAudit]]:
+def open_page(browser, origin: str, rel: str, *, settle: bool = True,
+              viewport: dict[str, int] | None = None) -> Iterator[tuple[object, PageAudit]]:
     """Load ``origin/rel`` in a fresh context; yields (page, audit).
 
     Every request that does not go to ``origin`` is aborted and recorded.  With
     ``settle``, waits for MathJax (if the page has it), embedded widgets (if
     any) and network idle, so late font or extension loads are seen too.
+    ``viewport`` (e.g. ``{"width": 390, "height": 900}``) sets the window size.
     """
-    context = browser.new_context()
+    context = browser.new_context(**({"viewport": viewport} if viewport else {}))
     page = context.new_page()
     audit = PageAudit(url=f"{origin}/{rel}", origin=origin)
     audit.attach(context, page)

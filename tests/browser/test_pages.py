@@ -156,17 +156,9 @@ def alt_problem(img: dict) -> str | None:
 
 
 def check_page(browser, origin: str, rel: str, width: int, names_re: re.Pattern) -> tuple[list[str], str]:
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
-    audit = bookcheck.PageAudit(url=f"{origin}/{rel}", origin=origin)
-    audit.attach(context, page)
     problems: list[str] = []
-    try:
-        page.goto(audit.url, wait_until="load")
-        page.wait_for_load_state("networkidle")
-        bookcheck.wait_for_mathjax(page)
-        bookcheck.wait_for_widgets(page)
-        page.wait_for_load_state("networkidle")
+    viewport = {"width": width, "height": 900}
+    with bookcheck.open_page(browser, origin, rel, viewport=viewport) as (page, audit):
         ov = page.evaluate(OVERFLOW_JS)
         if ov["page_scroll"] > 1:
             problems.append(f"the page scrolls sideways by {ov['page_scroll']} px")
@@ -210,8 +202,6 @@ def check_page(browser, origin: str, rel: str, width: int, names_re: re.Pattern)
         summary = (f"{rel} @ {width}px: {len(ov['problems'])} overflow problems, {ov['scrolling']} boxes scroll with a hint, "
                    f"{len(imgs)} images ({len(frames)} frames shown"
                    + (f", smallest frame text {min(sizes):.1f} px" if sizes else "") + f", {len(figures)} figures)")
-    finally:
-        context.close()
     return problems, summary
 
 
@@ -247,13 +237,8 @@ def test_page_weight(rel, book_html, audit_log):
 @pytest.mark.parametrize("width", (1280, 1920))
 def test_one_search_box_and_a_favicon(width, book_html, book_origin, browser):
     rel = next(p for p in _pages() if p.startswith("chapters/"))
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
-    audit = bookcheck.PageAudit(url=f"{book_origin}/{rel}", origin=book_origin)
-    audit.attach(context, page)
-    try:
-        page.goto(audit.url, wait_until="load")
-        page.wait_for_load_state("networkidle")
+    viewport = {"width": width, "height": 900}
+    with bookcheck.open_page(browser, book_origin, rel, settle=False, viewport=viewport) as (page, audit):
         boxes = page.evaluate("""() => Array.from(document.querySelectorAll('.search-button-field'))
             .filter((e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; })
             .map((e) => { const r = e.getBoundingClientRect(); return [Math.round(r.x), Math.round(r.y), Math.round(r.width)]; })""")
@@ -265,8 +250,6 @@ def test_one_search_box_and_a_favicon(width, book_html, book_origin, browser):
             assert resp.status == 200 and resp.body()[:4] in (b"\x00\x00\x01\x00", b"\x89PNG", b"<svg", b"<?xm"), \
                 f"{url}: status {resp.status}"
         assert not audit.bad_responses, audit.bad_responses
-    finally:
-        context.close()
 
 
 def _first_page_with(pattern: str) -> tuple[str, str] | None:
@@ -293,14 +276,8 @@ def test_hover_previews_a_reference_offline(kind, pattern, book_html, book_origi
             pytest.skip("no figure reference found in the chapters")
         pytest.fail(f"no {kind} reference in any chapter page: the pattern is wrong")
     rel, href = found
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    audit = bookcheck.PageAudit(url=f"{book_origin}/{rel}", origin=book_origin)
-    audit.attach(context, page)
-    try:
-        page.goto(audit.url, wait_until="load")
-        page.wait_for_load_state("networkidle")
-        bookcheck.wait_for_mathjax(page)
+    viewport = {"width": 1280, "height": 900}
+    with bookcheck.open_page(browser, book_origin, rel, viewport=viewport) as (page, audit):
         # the first link of this kind that is shown and has a tip (not one in a closed dropdown)
         marked = page.evaluate(
             """(pattern) => {
@@ -328,5 +305,3 @@ def test_hover_previews_a_reference_offline(kind, pattern, book_html, book_origi
         assert not audit.bad_responses, audit.bad_responses
         assert not audit.page_errors, audit.page_errors
         print(f"\n{kind}: hovered {href} on {rel}: preview {text[:70]!r}")
-    finally:
-        context.close()
