@@ -12,8 +12,8 @@
  *    font-awesome .woff2 files are fetched from) from the URL RequireJS gives
  *    it, so every one of those URLs must be in the local folder.  Paths are computed from this script's own URL, so
  *    they work at any page depth and from file:// as well as http(s)://.
- *    (A widget library that needs its own AMD front end, e.g. anywidget,
- *    would get another entry in `paths` pointing at a vendored copy.)
+ *    anywidget, the front end of the book's own widgets, is vendored too
+ *    (vendor/anywidget/index.js, an AMD module that RequireJS alone may load).
  *
  * 2. Gives MathJax 3 a `MathJax.Hub.Queue` stand-in.  @jupyter-widgets/controls
  *    still calls the MathJax 2 API to typeset widget descriptions
@@ -40,7 +40,10 @@
         "@jupyter-widgets/base": vendor + "html-manager/base",
         "@jupyter-widgets/base7": vendor + "html-manager/base7",
         "@jupyter-widgets/controls": vendor + "html-manager/controls",
-        "@jupyter-widgets/controls7": vendor + "html-manager/controls7"
+        "@jupyter-widgets/controls7": vendor + "html-manager/controls7",
+        // anywidget's front end (the book's widgets, seqlib/widgets/_engine.py): the key is the
+        // widgets' _model_module; without it the html-manager would fetch it from a CDN
+        "anywidget": vendor + "anywidget/index"
       }
     });
   } else {

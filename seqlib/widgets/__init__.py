@@ -1,13 +1,14 @@
-"""Interactive figures of the book that also work in static HTML (no kernel).
+"""Interactive figures of the book: drawn as SVG, computed by seqlib in a kernel and in the page without one.
 
-Each factory returns a :class:`FrameWidget` (an ``ipywidgets.VBox``):
+Each factory returns a :class:`~seqlib.widgets._engine.BookWidget` (an
+``anywidget.AnyWidget``):
 
 ========================================  =========================================  ==========================
 factory                                   shows                                      CSS marker
 ========================================  =========================================  ==========================
-:func:`gradient_flow_widget`              G[t, k] and ||δ_k|| vs ||W_hh||, f, T, k   ``seqlib-gradient-flow``
+:func:`gradient_flow_widget`              G[t, k] and ||δ_k|| vs ||W_hh||, f, T, κ   ``seqlib-gradient-flow``
 :func:`gated_flow_widget`                 the same for RNN / LSTM / GRU, ||W||,      ``seqlib-gated-flow``
-                                          forget-gate bias, truncation
+                                          forget-gate bias, T, κ
 :func:`unrolled_graph_widget`             forward pass, then BPTT, step by step      ``seqlib-unrolled``
 :func:`sequence_loss_widget`              weights, loss and gradient scale of a      ``seqlib-sequence-loss``
                                           padded batch under 4 normalisations
@@ -15,27 +16,24 @@ factory                                   shows                                 
                                           distribution, beam, loss terms
 ========================================  =========================================  ==========================
 
-In static HTML, every control is jslinked to a Stack of pre-computed PNG
-frames.  In a live kernel, moving a control recomputes the frame with seqlib
-(the status line says so) and ``w.show(...)`` renders settings off the grid.
-For tests: ``w.frame_bytes(**setting)``, ``w.expected_frame(**setting)``,
-``w.expected_hashes()``, ``w.view_bytes()``, ``w.links``.
+In a live kernel, moving a control sends the setting to the kernel, seqlib
+computes the picture's numbers and the page draws them.  In the static HTML
+book there is no kernel: the page computes the numbers with the JavaScript
+mirror of seqlib in ``js/mirror/`` (checked against seqlib by the browser
+tests).  See :mod:`seqlib.widgets._engine`.
+
+For tests: ``w.expected(**setting)`` (seqlib's numbers), ``w.random_settings(rng, n)``,
+``default_axes(kind)`` (the control names and defaults), ``expected_frame(kind, **setting)``.
 """
 
-from typing import Any
+from __future__ import annotations
 
-from . import gradient_flow as _gf
-from . import masks as _masks
-from . import unrolled as _unrolled
-from . import decoding as _decoding
-from ._frames import STATIC_STATUS, Axis, FrameWidget
-from .gradient_flow import gated_flow_widget, gradient_flow_widget
-from .masks import sequence_loss_widget
-from .unrolled import unrolled_graph_widget
-from .decoding import decoding_widget
+from typing import Any, Callable
 
-__all__ = ["gradient_flow_widget", "gated_flow_widget", "unrolled_graph_widget", "sequence_loss_widget", "decoding_widget", "FrameWidget", "Axis",
-           "STATIC_STATUS", "WIDGETS", "default_axes", "expected_frame"]
+from ._engine import BookWidget
+
+__all__ = ["gradient_flow_widget", "gated_flow_widget", "unrolled_graph_widget", "sequence_loss_widget",
+           "decoding_widget", "BookWidget", "WIDGETS", "default_axes", "expected_frame"]
 
 #: kind -> CSS marker class of the factory's widget
 WIDGETS: dict[str, str] = {
@@ -47,42 +45,54 @@ WIDGETS: dict[str, str] = {
 }
 
 
+def gradient_flow_widget(*args: Any, **kwargs: Any) -> BookWidget:
+    """Watch gradients vanish or explode through time (BPTT chapter); see :mod:`.gradient_flow`."""
+    from .gradient_flow import gradient_flow_widget as f
+    return f(*args, **kwargs)
+
+
+def gated_flow_widget(*args: Any, **kwargs: Any) -> BookWidget:
+    """Gradient flow through an RNN, an LSTM or a GRU (gated-units chapter); see :mod:`.gradient_flow`."""
+    from .gradient_flow import gated_flow_widget as f
+    return f(*args, **kwargs)
+
+
+def unrolled_graph_widget(*args: Any, **kwargs: Any) -> BookWidget:
+    """The forward pass, then the δ recursion, one step at a time (BPTT chapter); see :mod:`.unrolled`."""
+    from .unrolled import unrolled_graph_widget as f
+    return f(*args, **kwargs)
+
+
+def sequence_loss_widget(*args: Any, **kwargs: Any) -> BookWidget:
+    """Which tokens count, and how much (sequence-loss chapter); see :mod:`.masks`."""
+    from .masks import sequence_loss_widget as f
+    return f(*args, **kwargs)
+
+
+def decoding_widget(*args: Any, **kwargs: Any) -> BookWidget:
+    """Beam search step by step (sequence-to-sequence chapter); see :mod:`.decoding`."""
+    from .decoding import decoding_widget as f
+    return f(*args, **kwargs)
+
+
+def _factories() -> dict[str, Callable[..., BookWidget]]:
+    return {"gradient_flow": gradient_flow_widget, "gated_flow": gated_flow_widget,
+            "unrolled": unrolled_graph_widget, "sequence_loss": sequence_loss_widget,
+            "decoding": decoding_widget}
+
+
 def _check_kind(kind: str) -> None:
     if kind not in WIDGETS:
         raise ValueError(f"kind must be one of {sorted(WIDGETS)}, got {kind!r}")
 
 
-def default_axes(kind: str) -> list[Axis]:
-    """The controls (labels and grid values) of a factory called with its defaults."""
+def default_axes(kind: str) -> dict[str, Any]:
+    """The default setting of a factory's widget: control name -> value."""
     _check_kind(kind)
-    if kind == "gradient_flow":
-        return _gf.gradient_flow_axes()
-    if kind == "gated_flow":
-        return _gf.gated_flow_axes()
-    if kind == "unrolled":
-        return _unrolled.unrolled_axes()
-    if kind == "decoding":
-        return _decoding.default_axes()
-    return _masks.sequence_loss_axes()
+    return dict(_factories()[kind]().setting)
 
 
-def expected_frame(kind: str, **setting: Any) -> bytes:
-    """The PNG seqlib computes for ``setting`` of a widget built with its factory's defaults.
-
-    Every setting of :func:`default_axes` must be given, e.g.
-    ``expected_frame("gradient_flow", spectral_norm=1.0, activation="tanh", T=60, truncate=None)``.
-    Needs no widget (no grid is rendered): what the browser tests compare the
-    displayed ``<img>`` with.
-    """
-    names = [a.name for a in default_axes(kind)]
-    if sorted(setting) != sorted(names):
-        raise TypeError(f"setting must give exactly {names} for kind={kind!r}, got {sorted(setting)}")
-    if kind == "gradient_flow":
-        return _gf._Renderer()(setting)
-    if kind == "gated_flow":
-        return _gf._Renderer(gated=True)(setting)
-    if kind == "unrolled":
-        return _unrolled._Renderer(_unrolled.unrolled_data())(setting)
-    if kind == "decoding":
-        return _decoding.default_renderer()(setting)
-    return _masks._Renderer()(setting)
+def expected_frame(kind: str, **setting: Any) -> dict[str, Any]:
+    """seqlib's numbers for ``setting`` (keys as in :func:`default_axes`) of a widget built with defaults."""
+    _check_kind(kind)
+    return _factories()[kind]().expected(**setting)

@@ -1,56 +1,60 @@
 """Gradient flow through time: G[t, k] = ||dℓ_t/dh_k|| and ||δ_k|| (eq. ``grad_flow_G``).
 
-One fixed, seeded RNN (orthogonal W_hh direction rescaled to a spectral norm,
-Glorot W_xh, random inputs x_t and random direct gradients ∂ℓ_t/∂h_t), seen
-through :func:`seqlib.gradflow.loss_to_state_norms` and
+One fixed, seeded RNN (an orthogonal W_hh direction rescaled to a spectral
+norm, Glorot W_xh, random inputs x_t and random direct gradients ∂ℓ_t/∂h_t),
+seen through :func:`seqlib.gradflow.loss_to_state_norms` and
 :func:`seqlib.gradflow.state_gradient_norms` while the reader changes the
 spectral norm of W_hh, the activation, the length T and the truncation.
-Inputs are drawn time-major, so a shorter T is exactly the first T steps of a
-longer one.
+Inputs are drawn time-major from their own streams, so a shorter T is exactly
+the first T steps of a longer one.
 
-:func:`gated_flow_widget` (gated-units chapter) adds the architecture as a
-control: the same picture for a vanilla RNN, an LSTM and a GRU with the same
-inputs and direct gradients, the recurrent blocks rescaled to one spectral
-norm, and, for the LSTM, the forget-gate bias.  For the LSTM the plotted
-gradient is the one with respect to the whole state (h_k, c_k)
+:func:`gated_flow_widget` (gated-units chapter) adds the cell as a control:
+the same picture for a vanilla RNN, an LSTM and a GRU with the same inputs
+and direct gradients, every recurrent block rescaled to one spectral norm,
+and, for the LSTM, the forget-gate bias.  For the LSTM the plotted gradient is
+the one with respect to the whole state (h_k, c_k)
 (:func:`seqlib.gradflow_gated.lstm_loss_to_state_norms`).
+
+The widgets' pictures are drawn by ``js/views/gradient_flow.js``; in a static
+page their numbers come from ``js/mirror/rnn.js`` and ``js/mirror/gated.js``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping
 
 import numpy as np
-from matplotlib.colors import LogNorm
-from matplotlib import colormaps
-from matplotlib.ticker import MaxNLocator
 
 from .. import gradflow, gradflow_gated, gru, init, lstm, rnn
 from ..activations import ACTIVATIONS
-from ._frames import Axis, BlitFigure, FrameWidget, new_figure
+from ._engine import BookWidget
 
-__all__ = ["gradient_flow_widget", "gradient_flow_data", "GAMMA", "GradientFlow", "gradient_flow_axes",
-           "gated_flow_widget", "gated_flow_axes", "ARCH_LABELS"]
+__all__ = ["gradient_flow_widget", "gradient_flow_data", "gradient_flow_base", "GAMMA", "GradientFlow",
+           "GradientFlowWidget", "gated_flow_widget", "gated_flow_data", "GatedFlowWidget", "ARCH_LABELS",
+           "NORM_RANGE", "T_MAX", "FORGET_BIAS_RANGE", "DEFAULT_FORGET_BIASES", "COLOR_DECADES"]
 
 #: γ = sup |f'| of each activation; ||W_hh|| < 1/γ guarantees vanishing gradients (eq. ``bptt_bound``).
 GAMMA: dict[str, float] = {"tanh": 1.0, "relu": 1.0, "linear": 1.0, "sigmoid": 0.25}
 
-# The default grid: 3 x 4 x 2 x 2 = 48 frames at 2x with text >= 9 pt, about 0.9 MB of widget state
-# (tests/test_widgets.py holds it to 1.2 MB); w.show() renders any other norm.
-DEFAULT_NORMS = (0.9, 1.0, 1.1)
-DEFAULT_ACTIVATIONS = ("tanh", "relu", "linear", "sigmoid")
-DEFAULT_LENGTHS = (20, 60)
-DEFAULT_TRUNCATIONS = (None, 8)
-VMIN, VMAX = 1e-10, 1e10  # fixed colour and y range of every frame
-WIDTH, HEIGHT = 640, 330  # design size of a frame in pixels (drawn at FRAME_SCALE times that)
-FONT = 9.0  # every text of a frame, in points: >= 9 pt at the design size
-COLORS = 32  # palette size of a frame
+#: The spectral-norm slider: log-spaced stops from 0.5 to 2 (1 is a stop).
+NORM_RANGE: tuple[float, float] = (0.5, 2.0)
+NORM_STOPS = 33
+#: The longest sequence the widgets offer (the base draws are this long).
+T_MAX = 100
+#: The LSTM forget-gate bias slider, in steps of 0.25.
+FORGET_BIAS_RANGE: tuple[float, float] = (-3.0, 5.0)
+#: The biases the gated chapter compares (the ends of the slider's most telling part).
+DEFAULT_FORGET_BIASES: tuple[float, ...] = (-2.0, 0.0, 1.0, 3.0)
+#: The colour scale of G and the y range of the line panel: 10^-8 .. 10^8 (fixed, so settings compare).
+COLOR_DECADES = 8
+#: Display names of the cells.
+ARCH_LABELS: dict[str, str] = {"rnn": "vanilla RNN", "lstm": "LSTM", "gru": "GRU"}
 
 
 @dataclass(frozen=True)
 class GradientFlow:
-    """What one frame shows.
+    """What one picture shows.
 
     Attributes
     ----------
@@ -79,18 +83,67 @@ class GradientFlow:
     gate_mean: float | None = None
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _is_real(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
 def _check_setting(spectral_norm: Any, activation: Any, T: Any, truncate: Any) -> tuple[float, str, int, int | None]:
-    if isinstance(spectral_norm, bool) or not isinstance(spectral_norm, (int, float, np.integer, np.floating)):
-        raise TypeError(f"spectral_norm must be a positive number, got {spectral_norm!r}")
+    if not _is_real(spectral_norm):
+        raise TypeError(f"spectral_norm must be a positive number, got {type(spectral_norm).__name__} {spectral_norm!r}")
     if not (np.isfinite(spectral_norm) and spectral_norm > 0):
         raise ValueError(f"spectral_norm must be positive and finite, got {spectral_norm!r}")
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
-    if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 2:
+    if not _is_int(T) or T < 2:
         raise ValueError(f"T must be an int >= 2, got {T!r}")
-    if truncate is not None and (isinstance(truncate, bool) or not isinstance(truncate, (int, np.integer)) or truncate < 1):
+    if truncate is not None and (not _is_int(truncate) or truncate < 1):
         raise ValueError(f"truncate must be None or an int >= 1, got {truncate!r}")
     return float(spectral_norm), str(activation), int(T), None if truncate is None else int(truncate)
+
+
+def _draws(T: int, seed: int, B: int, D: int, H: int, input_scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs x (B, T, D) and direct gradients dh (B, T, H), time-major from their own streams."""
+    x = input_scale * np.random.default_rng([seed, 1]).standard_normal((T, B, D)).transpose(1, 0, 2)
+    dh = np.random.default_rng([seed, 2]).standard_normal((T, B, H)).transpose(1, 0, 2) / np.sqrt(B * H)
+    return np.ascontiguousarray(x), np.ascontiguousarray(dh)
+
+
+def gradient_flow_base(T: int = T_MAX, *, seed: int = 0, B: int = 4, D: int = 8, H: int = 16,
+                       input_scale: float = 0.05) -> dict[str, Any]:
+    """The seeded draws behind every setting of the gradient-flow widget.
+
+    Returns
+    -------
+    dict
+        ``W_xh`` (D, H) Glorot uniform; ``W_hh_unit`` (H, H) an orthogonal
+        matrix scaled to spectral norm 1 (:func:`seqlib.init.scale_to_spectral_norm`);
+        ``x`` (B, T, D); ``dh`` (B, T, H) = ∂ℓ_t/∂h_t; and ``B, D, H, T``.
+        A setting's W_hh is ``spectral_norm * W_hh_unit``.
+    """
+    for name, v in (("T", T), ("B", B), ("D", D), ("H", H)):
+        if not _is_int(v) or v < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+    rng = np.random.default_rng(seed)
+    W_xh = init.glorot_uniform(D, H, rng=rng)
+    W_hh_unit = init.scale_to_spectral_norm(init.orthogonal(H, rng=rng), 1.0)
+    x, dh = _draws(T, seed, B, D, H, input_scale)
+    return {"W_xh": W_xh, "W_hh_unit": W_hh_unit, "x": x, "dh": dh, "B": B, "D": D, "H": H, "T": T}
+
+
+def _rnn_flow(base: Mapping[str, Any], spectral_norm: float, activation: str, T: int,
+              truncate: int | None) -> GradientFlow:
+    x = np.asarray(base["x"], float)[:, :T]
+    dh = np.asarray(base["dh"], float)[:, :T]
+    W_hh = spectral_norm * np.asarray(base["W_hh_unit"], float)
+    H = W_hh.shape[0]
+    _, cache = rnn.rnn_forward(x, None, np.asarray(base["W_xh"], float), W_hh, np.zeros(H), activation)
+    G = gradflow.loss_to_state_norms(dh, cache, truncate=truncate)
+    norms = gradflow.state_gradient_norms(dh, cache, truncate=truncate)
+    return GradientFlow(G, norms, spectral_norm, activation, T, truncate)
 
 
 def gradient_flow_data(
@@ -110,7 +163,7 @@ def gradient_flow_data(
     Parameters
     ----------
     spectral_norm : float > 0
-        ``||W_hh||_2`` (:func:`seqlib.init.scale_to_spectral_norm` of a seeded orthogonal matrix).
+        ``||W_hh||_2``: the seeded orthogonal direction of :func:`gradient_flow_base` times this.
     activation : {"tanh", "relu", "linear", "sigmoid"}
     T : int >= 2
         Sequence length.
@@ -128,30 +181,14 @@ def gradient_flow_data(
     GradientFlow
     """
     spectral_norm, activation, T, truncate = _check_setting(spectral_norm, activation, T, truncate)
-    rng = np.random.default_rng(seed)
-    W_xh = init.glorot_uniform(D, H, rng=rng)
-    W_hh = init.scale_to_spectral_norm(init.orthogonal(H, rng=rng), spectral_norm)
-    b_h = np.zeros(H)
-    # Time-major draws from their own streams: the first T steps do not depend on T.
-    x = input_scale * np.random.default_rng([seed, 1]).standard_normal((T, B, D)).transpose(1, 0, 2)
-    dh = np.random.default_rng([seed, 2]).standard_normal((T, B, H)).transpose(1, 0, 2) / np.sqrt(B * H)
-    _, cache = rnn.rnn_forward(x, None, W_xh, W_hh, b_h, activation)
-    G = gradflow.loss_to_state_norms(dh, cache, truncate=truncate)
-    norms = gradflow.state_gradient_norms(dh, cache, truncate=truncate)
-    return GradientFlow(G, norms, spectral_norm, activation, T, truncate)
+    base = gradient_flow_base(T, seed=seed, B=B, D=D, H=H, input_scale=input_scale)
+    return _rnn_flow(base, spectral_norm, activation, T, truncate)
 
 
-def _gamma_text(gamma: float) -> str:
-    return "1/4" if gamma == 0.25 else f"{gamma:g}"
-
-
-#: Display names of the cells.
-ARCH_LABELS: dict[str, str] = {"rnn": "vanilla RNN", "lstm": "LSTM", "gru": "GRU"}
-GATED_T = 60  # the length of every frame of the gated widget
-DEFAULT_ARCHS = ("rnn", "lstm", "gru")
-DEFAULT_GATED_NORMS = (1.0, 1.5)  # 3 cells x 2 x 4 biases x 2 truncations = 48 frames
-DEFAULT_FORGET_BIASES = (-2.0, 0.0, 1.0, 3.0)
-DEFAULT_GATED_TRUNCATIONS = (None, 8)
+def _check_forget_bias(forget_bias: Any) -> float:
+    if not _is_real(forget_bias) or not np.isfinite(forget_bias):
+        raise ValueError(f"forget_bias must be a finite real number, got {forget_bias!r}")
+    return float(forget_bias)
 
 
 def gated_flow_data(
@@ -160,7 +197,7 @@ def gated_flow_data(
     forget_bias: float = 1.0,
     truncate: int | None = None,
     *,
-    T: int = GATED_T,
+    T: int = 60,
     seed: int = 0,
     B: int = 4,
     D: int = 8,
@@ -178,9 +215,7 @@ def gated_flow_data(
     """
     if arch not in ARCH_LABELS:
         raise ValueError(f"arch must be one of {sorted(ARCH_LABELS)}, got {arch!r}")
-    if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(forget_bias):
-        raise ValueError(f"forget_bias must be a finite real number, got {forget_bias!r}")
+    forget_bias = _check_forget_bias(forget_bias)
     if arch == "rnn":
         return gradient_flow_data(spectral_norm, "tanh", T, truncate, seed=seed, B=B, D=D, H=H,
                                   input_scale=input_scale)
@@ -190,8 +225,7 @@ def gated_flow_data(
     W_x = np.concatenate([init.glorot_uniform(D, H, rng=rng) for _ in range(n)], axis=1)
     W_h = np.concatenate([init.scale_to_spectral_norm(init.orthogonal(H, rng=rng), spectral_norm)
                           for _ in range(n)], axis=1)
-    x = input_scale * np.random.default_rng([seed, 1]).standard_normal((T, B, D)).transpose(1, 0, 2)
-    dh = np.random.default_rng([seed, 2]).standard_normal((T, B, H)).transpose(1, 0, 2) / np.sqrt(B * H)
+    x, dh = _draws(T, seed, B, D, H, input_scale)
     if arch == "lstm":
         b = np.zeros(4 * H)
         b[H:2 * H] = forget_bias
@@ -199,304 +233,180 @@ def gated_flow_data(
         G_h, G_c = gradflow_gated.lstm_loss_to_state_norms(dh, cache, truncate)
         G = np.hypot(G_h, G_c)
         gate, fb = float(cache.gate("f").mean()), float(forget_bias)
+        total = np.hypot(*gradflow_gated.lstm_state_gradient_norms(dh, cache, truncate))
     else:
         _, cache = gru.gru_forward(x, None, W_x, W_h, np.zeros(3 * H), np.zeros(3 * H))
         G = gradflow_gated.gru_loss_to_state_norms(dh, cache, truncate)
         gate, fb = float(cache.gate("z").mean()), None
-    # ||dL/ds_k|| of L = sum_t ℓ_t: one backward pass with every direct gradient
-    if arch == "lstm":
-        total = np.hypot(*gradflow_gated.lstm_state_gradient_norms(dh, cache, truncate))
-    else:
         total = gradflow_gated.gru_state_gradient_norms(dh, cache, truncate)
     return GradientFlow(G, total, spectral_norm, "tanh", T, truncate, arch, fb, gate)
 
 
-class _Renderer:
-    """One figure, reused: heat-map of G on the left, ||δ_k|| on the right."""
-
-    def __init__(self, width: int = WIDTH, height: int = HEIGHT, colors: int = COLORS, seed: int = 0,
-                 gated: bool = False) -> None:
-        self.colors, self.seed, self.gated = colors, seed, gated
-        self._memo: dict[tuple, bytes] = {}
-        fig = self.fig = new_figure(width, height)
-        fig.set_facecolor("white")
-        self.ax_g = fig.add_axes((0.075, 0.14, 0.28, 0.60))
-        self.ax_c = fig.add_axes((0.525, 0.14, 0.46, 0.60))
-        cax = fig.add_axes((0.365, 0.14, 0.012, 0.60))
-        cmap = colormaps["viridis"].resampled(20).with_extremes(bad="#e8e8e8", under="#440154", over="#fde725")
-        self.im = self.ax_g.imshow(np.ones((2, 2)), norm=LogNorm(VMIN, VMAX), cmap=cmap, interpolation="nearest",
-                                   origin="upper", aspect="auto")
-        cb = fig.colorbar(self.im, cax=cax, extend="both")
-        cb.set_ticks([1e-10, 1e-5, 1, 1e5, 1e10])
-        cb.ax.tick_params(labelsize=FONT)
-        self.ax_g.set_xlabel(r"state $k$", fontsize=FONT, labelpad=1)
-        self.ax_g.set_ylabel(r"loss $t$", fontsize=FONT, labelpad=1)
-        st = r"\mathbf{s}" if gated else r"\mathbf{h}"  # the gated widget: s_k is the whole state
-        self.ax_g.set_title(rf"$G[t,k]=\Vert\mathrm{{d}}\ell_t/\mathrm{{d}}{st}_k\Vert$", fontsize=FONT)
-        self.ax_g.tick_params(labelsize=FONT)
-        for a in (self.ax_g.xaxis, self.ax_g.yaxis):
-            a.set_major_locator(MaxNLocator(nbins=6, integer=True))
-        ax = self.ax_c
-        ax.set_yscale("log")
-        ax.set_ylim(VMIN, VMAX)
-        ax.set_yticks([1e-10, 1e-5, 1, 1e5, 1e10])
-        ax.grid(True, which="major", lw=0.4, alpha=0.5)
-        ax.tick_params(labelsize=FONT)
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
-        ax.set_xlabel(r"state $k$", fontsize=FONT, labelpad=1)
-        ax.set_title("gradient reaching each state", fontsize=FONT)
-        (self.line,) = ax.plot([], [], "-", color="#1f4e9c", lw=1.4,
-                               label=(rf"$\Vert\mathrm{{d}}L/\mathrm{{d}}{st}_k\Vert$" if gated else
-                                      r"$\Vert\boldsymbol{\delta}_k\Vert=\Vert\mathrm{d}L/\mathrm{d}\mathbf{h}_k\Vert$"))
-        (self.last,) = ax.plot([], [], "-", color="#27ae60", lw=1.0,
-                               label=rf"$G[T,k]=\Vert\mathrm{{d}}\ell_T/\mathrm{{d}}{st}_k\Vert$")
-        (self.bound,) = ax.plot([], [], "--", color="#c0392b", lw=1.0,
-                                label=(r"RNN bound " if gated else r"bound ")
-                                + r"$G[T,T]\,(\gamma\Vert W_{hh}\Vert)^{T-k}$")
-        ax.legend(loc="lower left", fontsize=FONT, frameon=True, framealpha=0.8, handlelength=1.2, borderpad=0.3,
-                  labelspacing=0.2)
-        self.cuts = ax.vlines([], VMIN, VMAX, colors="#888888", linestyles=":", lw=0.8)
-        self.title = fig.text(0.5, 0.945, "", ha="center", fontsize=FONT)
-        self.regime = fig.text(0.5, 0.875, "", ha="center", fontsize=FONT)
-        self.blit = BlitFigure(fig, [self.im, self.bound, self.last, self.line, self.cuts, self.title, self.regime])
-
-    def __call__(self, setting: dict[str, Any]) -> bytes:
-        if self.gated:  # the forget-gate bias changes only the LSTM's frames: draw the others once
-            key = (setting["arch"], setting["spectral_norm"],
-                   setting["forget_bias"] if setting["arch"] == "lstm" else None, setting["truncate"])
-            if key not in self._memo:
-                self._memo[key] = self.draw(gated_flow_data(setting["arch"], setting["spectral_norm"],
-                                                            setting["forget_bias"], setting["truncate"],
-                                                            seed=self.seed))
-            return self._memo[key]
-        d = gradient_flow_data(setting["spectral_norm"], setting["activation"], setting["T"], setting["truncate"],
-                               seed=self.seed)
-        return self.draw(d)
-
-    def draw(self, d: GradientFlow) -> bytes:
-        T = d.T
-        G = np.ma.masked_equal(d.G, 0.0)
-        self.im.set_data(G)
-        self.im.set_extent((0.5, T + 0.5, T + 0.5, 0.5))
-        self.ax_g.set_xlim(0.5, T + 0.5)
-        self.ax_g.set_ylim(T + 0.5, 0.5)
-        k = np.arange(1, T + 1)
-        self.line.set_data(k, np.maximum(d.delta_norms, VMIN * 1e-3))
-        last = d.G[T - 1]
-        self.last.set_data(k, np.where(last > 0, np.maximum(last, VMIN * 1e-3), np.nan))  # gap where cut
-        gamma = GAMMA[d.activation]
-        rate = gamma * d.spectral_norm
-        with np.errstate(over="ignore", under="ignore"):
-            bound = d.G[T - 1, T - 1] * rate ** (T - k).astype(float)
-        if d.arch == "rnn":
-            self.bound.set_data(k, np.clip(bound, VMIN * 1e-3, VMAX * 1e3))
-        else:
-            self.bound.set_data([], [])
-        self.ax_c.set_xlim(0.5, T + 0.5)
-        cuts = [] if d.truncate is None else list(np.arange(d.truncate, T, d.truncate) + 0.5)
-        self.cuts.set_segments([[(c, VMIN), (c, VMAX)] for c in cuts])
-        trunc = "full BPTT" if d.truncate is None else f"truncated every {d.truncate} steps"
-        crit = 1.0 / gamma
-        self.title.set_text(f"{d.activation},  ‖Wₕₕ‖ = {d.spectral_norm:g},  T = {T},  {trunc}")
-        head = f"γ = sup|f′| = {_gamma_text(gamma)}, critical ‖Wₕₕ‖ = 1/γ = {crit:g}: "
-        if d.spectral_norm < crit:
-            msg, col = f"vanishing guaranteed (γ‖Wₕₕ‖ = {rate:.3g} < 1)", "#1f4e9c"
-        elif d.spectral_norm == crit:
-            msg, col = "the boundary (γ‖Wₕₕ‖ = 1)", "#555555"
-        else:
-            msg, col = f"exploding possible, not guaranteed (γ‖Wₕₕ‖ = {rate:.3g} > 1)", "#c0392b"
-        if self.gated:
-            self.title.set_text(f"{ARCH_LABELS[d.arch]},  ‖W‖ = {d.spectral_norm:g} per recurrent block,  "
-                                f"T = {T},  {trunc}")
-            head, col = "", "#1f4e9c"
-            if d.arch == "lstm":
-                msg = (f"forget-gate bias {d.forget_bias:g}: mean forget gate {d.gate_mean:.2f} "
-                       f"(the cell path's factor per step)")
-            elif d.arch == "gru":
-                msg = f"mean update gate {d.gate_mean:.2f} (the forget-gate bias is the LSTM's)"
-            else:
-                msg = f"tanh RNN: γ‖W‖ = {rate:.3g} (the forget-gate bias is the LSTM's)"
-        self.regime.set_text(head + msg)
-        self.regime.set_color(col)
-        return self.blit.png(T, self.colors)
+# ------------------------------------------------------------------------------------------------ widgets
 
 
-def grid_of(axes: Sequence[Axis]) -> list[tuple[str, tuple[Any, ...]]]:
-    return [(a.name, a.values) for a in axes]
+def _check_truncate_T(setting: dict[str, Any]) -> None:
+    if setting["T"] > T_MAX:
+        raise ValueError(f"T must be at most {T_MAX} (the length of the widget's draws), got {setting['T']}")
+    if setting["truncate"] is not None and setting["truncate"] > setting["T"]:
+        raise ValueError(f"truncate must be None or an int in [1, T] = [1, {setting['T']}], got {setting['truncate']}")
 
 
-def _number_axis(name: str, label: str, values: Sequence[float]) -> Axis:
-    """A slider over real values, labelled as ``f"{v:g}"``."""
-    return Axis(name, label, tuple(f"{v:g}" for v in values), tuple(float(v) for v in values), "slider")
+def _check_keys(setting: Mapping[str, Any], keys: tuple[str, ...]) -> None:
+    if set(setting) != set(keys):
+        raise ValueError(f"setting must have exactly the keys {list(keys)}, got {sorted(setting)}")
 
 
-def _truncation_axis(truncations: Sequence[int | None]) -> Axis:
-    """The truncation slider: "none" or "κ=8" (the book writes the truncation length κ)."""
-    return Axis("truncate", "truncation", tuple("none" if k is None else f"κ={k}" for k in truncations),
-                tuple(truncations), "slider")
+def _random_truncate(rng: np.random.Generator, T: int) -> int | None:
+    return None if rng.random() < 0.3 else int(rng.integers(1, T + 1))
 
 
-def gradient_flow_axes(
-    spectral_norms: Sequence[float] = DEFAULT_NORMS,
-    activations: Sequence[str] = DEFAULT_ACTIVATIONS,
-    lengths: Sequence[int] = DEFAULT_LENGTHS,
-    truncations: Sequence[int | None] = DEFAULT_TRUNCATIONS,
-) -> list[Axis]:
-    """The controls of :func:`gradient_flow_widget` (checked), in display order."""
-    for name, seq in (("spectral_norms", spectral_norms), ("activations", activations), ("lengths", lengths),
-                      ("truncations", truncations)):
-        if len(seq) == 0:
-            raise ValueError(f"{name} must not be empty")
-    for v in spectral_norms:
-        _check_setting(v, "tanh", 2, None)
-    for a in activations:
-        _check_setting(1.0, a, 2, None)
-    for T in lengths:
-        _check_setting(1.0, "tanh", T, None)
-    for k in truncations:
-        _check_setting(1.0, "tanh", 2, k)
-    return [
-        _number_axis("spectral_norm", r"\(\Vert W_{hh}\Vert\)", spectral_norms),
-        Axis("activation", "activation", tuple(activations), tuple(activations), "dropdown"),
-        Axis("T", r"length \(T\)", tuple(str(T) for T in lengths), tuple(int(T) for T in lengths), "slider"),
-        _truncation_axis(truncations),
-    ]
+def _flow_numbers(d: GradientFlow) -> dict[str, Any]:
+    out: dict[str, Any] = {"G": d.G, "delta_norms": d.delta_norms}
+    if d.arch != "rnn":
+        out["gate_mean"] = d.gate_mean
+    return out
+
+
+def _options(gated: bool) -> dict[str, Any]:
+    return {"gated": gated, "norm_range": list(NORM_RANGE), "norm_stops": NORM_STOPS, "T_max": T_MAX,
+            "forget_bias_range": list(FORGET_BIAS_RANGE), "color_decades": COLOR_DECADES, "gamma": GAMMA,
+            "arch_labels": ARCH_LABELS}
+
+
+class GradientFlowWidget(BookWidget):
+    """G[t, k] and ||δ_k|| of the seeded RNN; controls ||W_hh||, f, T and κ (see :func:`gradient_flow_widget`)."""
+
+    VIEW = "gradient_flow"
+    MIRRORS = ("rnn",)
+    KEYS = ("spectral_norm", "activation", "T", "truncate")
+
+    def check_setting(self, setting: dict[str, Any]) -> dict[str, Any]:
+        _check_keys(setting, self.KEYS)
+        s, a, T, k = _check_setting(setting["spectral_norm"], setting["activation"], setting["T"], setting["truncate"])
+        out = {"spectral_norm": s, "activation": a, "T": T, "truncate": k}
+        _check_truncate_T(out)
+        return out
+
+    def compute(self, setting: Mapping[str, Any]) -> dict[str, Any]:
+        d = _rnn_flow(self.base_arrays, setting["spectral_norm"], setting["activation"], setting["T"],
+                      setting["truncate"])
+        return _flow_numbers(d)
+
+    def random_settings(self, rng: np.random.Generator, n: int) -> list[dict[str, Any]]:
+        out = []
+        for i in range(n):
+            T = int(rng.integers(2, T_MAX + 1)) if i else T_MAX
+            out.append({"spectral_norm": float(np.exp(rng.uniform(*np.log(NORM_RANGE)))),
+                        "activation": str(rng.choice(sorted(GAMMA))), "T": T, "truncate": _random_truncate(rng, T)})
+        return out
+
+
+class GatedFlowWidget(BookWidget):
+    """The same picture for a vanilla RNN, an LSTM or a GRU (see :func:`gated_flow_widget`)."""
+
+    VIEW = "gradient_flow"
+    MIRRORS = ("rnn", "gated")
+    KEYS = ("arch", "spectral_norm", "forget_bias", "T", "truncate")
+
+    def check_setting(self, setting: dict[str, Any]) -> dict[str, Any]:
+        _check_keys(setting, self.KEYS)
+        if setting["arch"] not in ARCH_LABELS:
+            raise ValueError(f"arch must be one of {sorted(ARCH_LABELS)}, got {setting['arch']!r}")
+        s, _, T, k = _check_setting(setting["spectral_norm"], "tanh", setting["T"], setting["truncate"])
+        out = {"arch": setting["arch"], "spectral_norm": s, "forget_bias": _check_forget_bias(setting["forget_bias"]),
+               "T": T, "truncate": k}
+        _check_truncate_T(out)
+        return out
+
+    def compute(self, setting: Mapping[str, Any]) -> dict[str, Any]:
+        from .gated_base import gated_flow_numbers
+
+        if setting["arch"] == "rnn":
+            return _flow_numbers(_rnn_flow(self.base_arrays, setting["spectral_norm"], "tanh", setting["T"],
+                                           setting["truncate"]))
+        return gated_flow_numbers(self.base_arrays, setting["arch"], setting["spectral_norm"],
+                                  setting["forget_bias"], setting["T"], setting["truncate"])
+
+    def random_settings(self, rng: np.random.Generator, n: int) -> list[dict[str, Any]]:
+        out = []
+        for i in range(n):
+            T = int(rng.integers(2, T_MAX + 1)) if i else T_MAX
+            out.append({"arch": ("rnn", "lstm", "gru")[i % 3],
+                        "spectral_norm": float(np.exp(rng.uniform(*np.log(NORM_RANGE)))),
+                        "forget_bias": float(rng.uniform(*FORGET_BIAS_RANGE)), "T": T,
+                        "truncate": _random_truncate(rng, T)})
+        return out
 
 
 def gradient_flow_widget(
-    spectral_norms: Sequence[float] = DEFAULT_NORMS,
-    activations: Sequence[str] = DEFAULT_ACTIVATIONS,
-    lengths: Sequence[int] = DEFAULT_LENGTHS,
-    truncations: Sequence[int | None] = DEFAULT_TRUNCATIONS,
+    spectral_norm: float = 0.8,
+    activation: str = "tanh",
+    T: int = 60,
+    truncate: int | None = None,
     *,
     seed: int = 0,
-    initial: dict[str, Any] | None = None,
-    width: int = WIDTH,
-    height: int = HEIGHT,
-    colors: int = COLORS,
-) -> FrameWidget:
+    B: int = 4,
+    D: int = 8,
+    H: int = 16,
+) -> GradientFlowWidget:
     """Watch gradients vanish or explode through time (BPTT chapter).
 
-    Controls: spectral norm of W_hh (slider), activation (dropdown), sequence
-    length T (slider) and truncation window (slider; ``None`` is full BPTT).
-    Each frame shows the heat-map of G[t, k] on a fixed log colour range and
-    ||δ_k|| against k on a fixed log scale, with the critical norm 1/γ.
+    Controls: the spectral norm of W_hh (a slider, log-spaced from 0.5 to 2),
+    the activation (toggle buttons), the length T (a slider, 2 to 100) and the
+    truncation length κ (a slider, any integer from 1 to T, or none).  The
+    picture: the heat map of G[t, k] on a fixed logarithmic colour scale
+    (10^-8 to 10^8) and ||δ_k||, G[T, k] and the bound of eq. ``bptt_bound``
+    against k.
 
     Parameters
     ----------
-    spectral_norms : sequence of float > 0
-        Grid of ||W_hh||.
-    activations : sequence of {"tanh", "relu", "linear", "sigmoid"}
-    lengths : sequence of int >= 2
-    truncations : sequence of int >= 1 or None
+    spectral_norm, activation, T, truncate
+        The initial setting (default: tanh with ||W_hh|| = 0.8, T = 60, full
+        BPTT: the gradient vanishes, and the exploding side is one slide away).
     seed : int
         Seeds the RNN, the inputs and the direct gradients.
-    initial : dict, optional
-        Initial grid values by setting name; default ``{"spectral_norm": 1.0, "T": 60}``
-        (where on the grid), otherwise the first value of each control.
-    width, height : int
-        Frame size in pixels.
-    colors : int
-        PNG palette size.
+    B, D, H : int
+        Batch, input and hidden sizes.
 
     Returns
     -------
-    FrameWidget
-        An ``ipywidgets.VBox`` with CSS class ``seqlib-gradient-flow``; live
-        settings: ``w.show(spectral_norm=1.07, activation="tanh", T=45, truncate=None)``.
+    GradientFlowWidget
+        CSS class ``seqlib-gradient-flow``; ``w.show(spectral_norm=1.07, T=45)`` moves it.
     """
-    axes = gradient_flow_axes(spectral_norms, activations, lengths, truncations)
-    if initial is None:
-        initial = {k: v for k, v in (("spectral_norm", 1.0), ("T", 60)) if v in dict(grid_of(axes))[k]}
-    init_idx = {}
-    for a in axes:
-        if initial and a.name in initial:
-            init_idx[a.name] = next((i for i, v in enumerate(a.values) if v == initial[a.name]), None)
-            if init_idx[a.name] is None:
-                raise ValueError(f"initial[{a.name!r}]={initial[a.name]!r} is not in the grid {list(a.values)}")
-    if initial:
-        bad = set(initial) - {a.name for a in axes}
-        if bad:
-            raise ValueError(f"initial has unknown keys {sorted(bad)}")
-    return FrameWidget(
-        axes,
-        lambda: _Renderer(width, height, colors, seed),
-        initial=init_idx,
-        css_class="seqlib-gradient-flow",
-    )
-
-
-def gated_flow_axes(
-    archs: Sequence[str] = DEFAULT_ARCHS,
-    spectral_norms: Sequence[float] = DEFAULT_GATED_NORMS,
-    forget_biases: Sequence[float] = DEFAULT_FORGET_BIASES,
-    truncations: Sequence[int | None] = DEFAULT_GATED_TRUNCATIONS,
-) -> list[Axis]:
-    """The controls of :func:`gated_flow_widget` (checked), in display order."""
-    for name, seq in (("archs", archs), ("spectral_norms", spectral_norms), ("forget_biases", forget_biases),
-                      ("truncations", truncations)):
-        if len(seq) == 0:
-            raise ValueError(f"{name} must not be empty")
-    for a in archs:
-        if a not in ARCH_LABELS:
-            raise ValueError(f"archs must hold values of {sorted(ARCH_LABELS)}, got {a!r}")
-    for v in spectral_norms:
-        _check_setting(v, "tanh", 2, None)
-    for k in truncations:
-        _check_setting(1.0, "tanh", 2, k)
-    for fb in forget_biases:
-        if isinstance(fb, bool) or not isinstance(fb, (int, float, np.integer, np.floating)) or not np.isfinite(fb):
-            raise ValueError(f"forget_biases must be finite real numbers, got {fb!r}")
-    return [
-        Axis("arch", "cell", tuple(ARCH_LABELS[a] for a in archs), tuple(archs), "dropdown"),
-        _number_axis("spectral_norm", r"\(\Vert W\Vert\)", spectral_norms),
-        _number_axis("forget_bias", r"LSTM \(b_f\)", forget_biases),
-        _truncation_axis(truncations),
-    ]
+    base = gradient_flow_base(T_MAX, seed=seed, B=B, D=D, H=H)
+    setting = {"spectral_norm": spectral_norm, "activation": activation, "T": T, "truncate": truncate}
+    return GradientFlowWidget(setting, base=base, options=_options(False))
 
 
 def gated_flow_widget(
-    archs: Sequence[str] = DEFAULT_ARCHS,
-    spectral_norms: Sequence[float] = DEFAULT_GATED_NORMS,
-    forget_biases: Sequence[float] = DEFAULT_FORGET_BIASES,
-    truncations: Sequence[int | None] = DEFAULT_GATED_TRUNCATIONS,
+    arch: str = "lstm",
+    spectral_norm: float = 1.0,
+    forget_bias: float = 1.0,
+    T: int = 60,
+    truncate: int | None = None,
     *,
     seed: int = 0,
-    initial: dict[str, Any] | None = None,
-    width: int = WIDTH,
-    height: int = HEIGHT,
-    colors: int = COLORS,
-) -> FrameWidget:
+    B: int = 4,
+    D: int = 8,
+    H: int = 16,
+) -> GatedFlowWidget:
     """Gradient flow through a vanilla RNN, an LSTM or a GRU (gated-units chapter).
 
-    Controls: the cell (dropdown), the spectral norm of each recurrent block
-    (slider), the LSTM's forget-gate bias (slider; the other cells ignore it)
-    and the truncation (slider).  T is 60.  Frames as in
-    :func:`gradient_flow_widget`, from :func:`gated_flow_data`.
+    Controls: the cell (toggle buttons), the spectral norm of each recurrent
+    block (a slider, 0.5 to 2), the LSTM's forget-gate bias (a slider, -3 to
+    5; disabled for the other cells), T (2 to 100) and κ.  The picture is that
+    of :func:`gradient_flow_widget`, from :func:`gated_flow_data`'s draws.
 
     Returns
     -------
-    FrameWidget
-        CSS class ``seqlib-gated-flow``; live settings:
-        ``w.show(arch="lstm", spectral_norm=1.0, forget_bias=2.0, truncate=None)``.
+    GatedFlowWidget
+        CSS class ``seqlib-gated-flow``.
     """
-    axes = gated_flow_axes(archs, spectral_norms, forget_biases, truncations)
-    if initial is None:
-        initial = {k: v for k, v in (("arch", "lstm"), ("spectral_norm", 1.0), ("forget_bias", 1.0))
-                   if v in dict(grid_of(axes))[k]}
-    bad = set(initial) - {a.name for a in axes}
-    if bad:
-        raise ValueError(f"initial has unknown keys {sorted(bad)}")
-    init_idx = {}
-    for a in axes:
-        if a.name in initial:
-            matches = [i for i, v in enumerate(a.values) if v == initial[a.name]]
-            if not matches:
-                raise ValueError(f"initial[{a.name!r}]={initial[a.name]!r} is not in the grid {list(a.values)}")
-            init_idx[a.name] = matches[0]
-    return FrameWidget(
-        axes,
-        lambda: _Renderer(width, height, colors, seed, gated=True),
-        initial=init_idx,
-        css_class="seqlib-gated-flow",
-    )
+    from .gated_base import gated_flow_base
+
+    base = gated_flow_base(T_MAX, seed=seed, B=B, D=D, H=H)
+    rnn_base = gradient_flow_base(T_MAX, seed=seed, B=B, D=D, H=H)
+    base.update({"W_xh": rnn_base["W_xh"], "W_hh_unit": rnn_base["W_hh_unit"]})
+    setting = {"arch": arch, "spectral_norm": spectral_norm, "forget_bias": forget_bias, "T": T, "truncate": truncate}
+    return GatedFlowWidget(setting, base=base, options=_options(True))
