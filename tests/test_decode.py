@@ -112,28 +112,3 @@ def test_bad_arguments():
         greedy_decode(p, [[1]], cfg, 2.5)
     with pytest.raises(ValueError, match=r"sources\[1\] must hold at least one token"):
         greedy_decode(p, [[1], []], cfg, 3)
-
-
-def test_decoding_widget_frames_are_seqlibs():
-    """The widget's stored frames are what a fresh renderer draws, for a tiny model and for the book's."""
-    from seqlib.widgets import expected_frame
-    from seqlib.widgets.decoding import decoding_data, decoding_widget
-    import seqlib.seq2seq_data as nd
-    cfg = s2.Seq2SeqConfig(V_x=10, V_y=len(nd.TGT_VOCAB), D=3, H=5)
-    p = s2.init_seq2seq_params(cfg, rng=0)
-    w = decoding_widget([407, 12], p, cfg, beam_width=2, max_len=4)
-    assert [a.name for a in w.axes] == ["example", "step"]
-    assert w.axes[0].labels == ("407", "12")
-    assert len(w.frames) == 2 * len(w.axes[1].values)
-    for k in range(2):
-        for l in (0, len(w.axes[1].values) - 1):
-            assert w.frame_bytes(example=k, step=l) == w.expected_frame(example=k, step=l)
-    assert w.frame_bytes(example=0, step=0) != w.frame_bytes(example=0, step=1)
-    tr = decoding_data(407, p, cfg, beam_width=2, max_len=4)
-    assert np.isclose(-tr.loss_terms.sum(), s2.sequence_log_prob(p, [[4, 0, 7]], [tr.target], cfg)[0])
-    with pytest.raises(ValueError, match="config must be given with params"):
-        decoding_widget([1], p)
-    # the book's widget (the sweep's saved model) against seqlib.widgets.expected_frame
-    book = decoding_widget()
-    assert book.frame_bytes(example=1, step=2) == expected_frame("decoding", example=1, step=2)
-    assert book.state_bytes() < 700_000

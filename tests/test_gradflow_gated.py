@@ -176,22 +176,3 @@ def test_gated_flow_data_is_seqlibs_and_the_forget_bias_opens_the_lstm():
         gated_flow_data("transformer", 1.0)
     with pytest.raises(ValueError, match="forget_bias"):
         gated_flow_data("lstm", 1.0, np.inf)
-
-
-def test_gated_flow_widget_frames_match_a_fresh_renderer():
-    from seqlib.widgets import expected_frame, gated_flow_widget
-    w = gated_flow_widget(archs=("rnn", "lstm"), spectral_norms=(1.0,), forget_biases=(0.0, 1.0), truncations=(None,))
-    assert "seqlib-gated-flow" in w._dom_classes and len(w.frames) == 4
-    for arch in ("rnn", "lstm"):
-        for fb in (0.0, 1.0):
-            s = dict(arch=arch, spectral_norm=1.0, forget_bias=fb, truncate=None)
-            assert w.frame_bytes(**s) == expected_frame("gated_flow", **s)
-    # the RNN ignores the forget-gate bias, the LSTM does not
-    assert w.frame_bytes(arch="rnn", spectral_norm=1.0, forget_bias=0.0, truncate=None) == \
-        w.frame_bytes(arch="rnn", spectral_norm=1.0, forget_bias=1.0, truncate=None)
-    assert w.frame_bytes(arch="lstm", spectral_norm=1.0, forget_bias=0.0, truncate=None) != \
-        w.frame_bytes(arch="lstm", spectral_norm=1.0, forget_bias=1.0, truncate=None)
-    with pytest.raises(ValueError, match="archs"):
-        gated_flow_widget(archs=("cnn",))
-    with pytest.raises(ValueError, match="initial"):
-        gated_flow_widget(archs=("rnn",), initial={"arch": "lstm"})

@@ -10,7 +10,7 @@ book as one page, executed from the same cache as the HTML book; see
    leaves it is aborted, so the PDF is built offline like the book);
 2. opens the page in the Chromium ``tools/chromium.py`` provisions, waits for
    MathJax's ``startup.promise`` (every equation typeset, ``\\bsf`` included)
-   and for every embedded widget to render its current frame;
+   and for every embedded widget to draw its default picture (SVG) and typeset its labels;
 3. prints it with Playwright's ``page.pdf`` (A4, the print style sheet
    ``book_assets/assets/print.css``, page numbers in the footer);
 4. writes the PDF, and a copy next to the HTML book's ``intro.html``
@@ -73,14 +73,13 @@ def print_pdf(html_dir: Path, out: Path, page_name: str = "intro.html") -> dict:
                     """(sel) => Array.from(document.querySelectorAll(sel)).every((s) => {
                          const area = s.previousElementSibling;
                          return area && area.classList.contains('widget-subarea')
-                                && area.querySelector('.jupyter-widgets');
+                                && area.querySelector('.sb-widget[data-ready]');
                        })""",
                     arg=WIDGET_VIEW, timeout=120_000,
                 )
-                # Every visible frame decoded before printing.
-                page.wait_for_function(
-                    "() => Array.from(document.querySelectorAll('.widget-subarea img'))"
-                    ".every((i) => i.complete)", timeout=60_000)
+                # Every widget's labels typeset (MathJax) before printing.
+                page.evaluate("() => Promise.all(Array.from(document.querySelectorAll('.sb-widget'))"
+                              ".map((el) => el.seqbook.typeset()))")
             math = page.evaluate(
                 """() => ({
                     display: document.querySelectorAll('div.math').length,

@@ -97,7 +97,7 @@ def main() -> None:
                     box = w.bounding_box()
                     info = w.evaluate("(el) => ({kind: el.seqbook && el.seqbook.kind, live: el.seqbook && el.seqbook.live,"
                                       " scroll: el.scrollWidth - el.clientWidth, status: el.querySelector('.sb-status').textContent})")
-                    shot = out / f"{info['kind']}-{width}.png"
+                    shot = out / f"{info['kind']}-{width}.png" if n == 1 else out / f"{i}-{info['kind']}-{width}.png"
                     w.screenshot(path=str(shot))
                     print(f"{width}px widget {i}: {info} box={box and (round(box['width']), round(box['height']))} -> {shot}")
                 doc_scroll = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")

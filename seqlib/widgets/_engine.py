@@ -21,7 +21,7 @@ the default setting when the notebook ran.
 
 Traits (all synced):
 
-``kind``     which view of ``js/views/`` draws it (e.g. ``"gradient_flow"``)
+``kind``     the widget's name (``"gradient_flow"``, ``"gated_flow"``...): CSS class ``seqlib-<kind>``
 ``setting``  the controls' values, a dict of JSON values
 ``data``     the numbers of the picture for ``data["setting"]``; seqlib's in a kernel
 ``base``     what the page needs to compute any setting (seeded draws, weights)
@@ -117,6 +117,8 @@ class BookWidget(anywidget.AnyWidget):
     """
 
     VIEW: ClassVar[str] = ""
+    #: the widget's name (``kind`` trait, CSS class ``seqlib-<kind>``); VIEW if empty
+    KIND: ClassVar[str] = ""
     MIRRORS: ClassVar[tuple[str, ...]] = ()
 
     kind = traitlets.Unicode("").tag(sync=True)
@@ -128,12 +130,13 @@ class BookWidget(anywidget.AnyWidget):
     @classmethod
     def esm(cls) -> str:
         """The class's ESM (assembled once, at the first widget built)."""
-        if "_esm" not in cls.__dict__:
+        if "_esm_source" not in cls.__dict__:
             if not cls.VIEW:
                 raise TypeError(f"{cls.__name__} sets no VIEW (the file js/views/<VIEW>.js)")
-            cls._esm = esm_source(cls.VIEW, cls.MIRRORS)
+            cls._esm_source = esm_source(cls.VIEW, cls.MIRRORS)
+            cls._esm = cls._esm_source  # anywidget turns these into synced traits per instance
             cls._css = _read("widget.css")
-        return cls._esm
+        return cls._esm_source
 
     def __init__(self, setting: Mapping[str, Any], *, base: Mapping[str, Any] | None = None,
                  options: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
@@ -141,7 +144,7 @@ class BookWidget(anywidget.AnyWidget):
         #: ``base`` as given (numpy arrays kept), for :meth:`compute`
         self.base_arrays: dict[str, Any] = dict(base or {})
         setting = self.check_setting(dict(setting))
-        super().__init__(kind=self.VIEW, setting=jsonable(setting), base=jsonable(dict(base or {})),
+        super().__init__(kind=self.KIND or self.VIEW, setting=jsonable(setting), base=jsonable(dict(base or {})),
                          options=jsonable(dict(options or {})), **kwargs)
         self.data = self._compute_data(setting)
         self.observe(self._on_setting, names="setting")

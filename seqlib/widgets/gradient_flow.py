@@ -32,7 +32,7 @@ from ._engine import BookWidget
 
 __all__ = ["gradient_flow_widget", "gradient_flow_data", "gradient_flow_base", "GAMMA", "GradientFlow",
            "GradientFlowWidget", "gated_flow_widget", "gated_flow_data", "GatedFlowWidget", "ARCH_LABELS",
-           "NORM_RANGE", "T_MAX", "FORGET_BIAS_RANGE", "DEFAULT_FORGET_BIASES", "COLOR_DECADES"]
+           "NORM_RANGE", "GATED_NORM_RANGE", "T_MAX", "FORGET_BIAS_RANGE", "DEFAULT_FORGET_BIASES", "COLOR_DECADES"]
 
 #: γ = sup |f'| of each activation; ||W_hh|| < 1/γ guarantees vanishing gradients (eq. ``bptt_bound``).
 GAMMA: dict[str, float] = {"tanh": 1.0, "relu": 1.0, "linear": 1.0, "sigmoid": 0.25}
@@ -40,6 +40,14 @@ GAMMA: dict[str, float] = {"tanh": 1.0, "relu": 1.0, "linear": 1.0, "sigmoid": 0
 #: The spectral-norm slider: log-spaced stops from 0.5 to 2 (1 is a stop).
 NORM_RANGE: tuple[float, float] = (0.5, 2.0)
 NORM_STOPS = 33
+#: The gated widget's slider reaches 4: with zero biases the GRU's (and the LSTM's at b_f <= 0)
+#: gradient turns from vanishing to growing between 2 and 3.
+GATED_NORM_RANGE: tuple[float, float] = (0.5, 4.0)
+GATED_NORM_STOPS = 43
+#: ... but there the vanilla RNN stops at 1.5 (its boundary, 1, is well inside; the BPTT widget goes
+#: to 2): near 2 its tanh forward pass turns chaotic, and two summation orders (numpy's BLAS and the
+#: page's loops) drift apart by up to 1e-9 relative within T = 100 steps (measured; see building.md).
+RNN_NORM_MAX = 1.5
 #: The longest sequence the widgets offer (the base draws are this long).
 T_MAX = 100
 #: The LSTM forget-gate bias slider, in steps of 0.25.
@@ -269,8 +277,9 @@ def _flow_numbers(d: GradientFlow) -> dict[str, Any]:
 
 
 def _options(gated: bool) -> dict[str, Any]:
-    return {"gated": gated, "norm_range": list(NORM_RANGE), "norm_stops": NORM_STOPS, "T_max": T_MAX,
-            "forget_bias_range": list(FORGET_BIAS_RANGE), "color_decades": COLOR_DECADES, "gamma": GAMMA,
+    return {"gated": gated, "norm_range": list(GATED_NORM_RANGE if gated else NORM_RANGE),
+            "norm_stops": GATED_NORM_STOPS if gated else NORM_STOPS, "T_max": T_MAX,
+            "forget_bias_range": list(FORGET_BIAS_RANGE), "rnn_norm_max": RNN_NORM_MAX, "color_decades": COLOR_DECADES, "gamma": GAMMA,
             "arch_labels": ARCH_LABELS}
 
 
@@ -306,6 +315,7 @@ class GatedFlowWidget(BookWidget):
     """The same picture for a vanilla RNN, an LSTM or a GRU (see :func:`gated_flow_widget`)."""
 
     VIEW = "gradient_flow"
+    KIND = "gated_flow"
     MIRRORS = ("rnn", "gated")
     KEYS = ("arch", "spectral_norm", "forget_bias", "T", "truncate")
 
@@ -314,6 +324,8 @@ class GatedFlowWidget(BookWidget):
         if setting["arch"] not in ARCH_LABELS:
             raise ValueError(f"arch must be one of {sorted(ARCH_LABELS)}, got {setting['arch']!r}")
         s, _, T, k = _check_setting(setting["spectral_norm"], "tanh", setting["T"], setting["truncate"])
+        if setting["arch"] == "rnn" and s > RNN_NORM_MAX:
+            raise ValueError(f"spectral_norm must be at most {RNN_NORM_MAX:g} for arch='rnn' in this widget, got {s!r}")
         out = {"arch": setting["arch"], "spectral_norm": s, "forget_bias": _check_forget_bias(setting["forget_bias"]),
                "T": T, "truncate": k}
         _check_truncate_T(out)
@@ -332,8 +344,9 @@ class GatedFlowWidget(BookWidget):
         out = []
         for i in range(n):
             T = int(rng.integers(2, T_MAX + 1)) if i else T_MAX
-            out.append({"arch": ("rnn", "lstm", "gru")[i % 3],
-                        "spectral_norm": float(np.exp(rng.uniform(*np.log(NORM_RANGE)))),
+            arch = ("rnn", "lstm", "gru")[i % 3]
+            hi = RNN_NORM_MAX if arch == "rnn" else GATED_NORM_RANGE[1]
+            out.append({"arch": arch, "spectral_norm": float(np.exp(rng.uniform(np.log(GATED_NORM_RANGE[0]), np.log(hi)))),
                         "forget_bias": float(rng.uniform(*FORGET_BIAS_RANGE)), "T": T,
                         "truncate": _random_truncate(rng, T)})
         return out
@@ -394,7 +407,7 @@ def gated_flow_widget(
     """Gradient flow through a vanilla RNN, an LSTM or a GRU (gated-units chapter).
 
     Controls: the cell (toggle buttons), the spectral norm of each recurrent
-    block (a slider, 0.5 to 2), the LSTM's forget-gate bias (a slider, -3 to
+    block (a slider, log-spaced from 0.5 to 4), the LSTM's forget-gate bias (a slider, -3 to
     5; disabled for the other cells), T (2 to 100) and κ.  The picture is that
     of :func:`gradient_flow_widget`, from :func:`gated_flow_data`'s draws.
 

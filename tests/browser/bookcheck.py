@@ -253,14 +253,17 @@ def wait_for_widgets(page, timeout_ms: float = 30_000) -> int:
     """Wait until every embedded widget view is rendered; returns how many there are.
 
     The html-manager renders each view into a ``div.widget-subarea`` that it
-    inserts just before the view's ``<script type=...widget-view+json>`` tag.
+    inserts just before the view's ``<script type=...widget-view+json>`` tag;
+    a seqlib widget (anywidget) is rendered once its root ``.sb-widget`` has
+    ``data-ready`` (first picture drawn, labels typeset).
     """
     n = page.locator(WIDGET_VIEW).count()
     if n:
         page.wait_for_function(
             """(sel) => Array.from(document.querySelectorAll(sel)).every((s) => {
                  const area = s.previousElementSibling;
-                 return area && area.classList.contains('widget-subarea') && area.querySelector('.jupyter-widgets');
+                 return area && area.classList.contains('widget-subarea')
+                   && (area.querySelector('.jupyter-widgets') || area.querySelector('.sb-widget[data-ready]'));
                })""",
             arg=WIDGET_VIEW,
             timeout=timeout_ms,

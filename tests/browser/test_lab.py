@@ -12,11 +12,15 @@ Then, in Chromium with every request off 127.0.0.1:PORT blocked and recorded:
   notebook (jupytext's viewer is the default for ``.md``: lab/settings);
 * *Run → Run All Cells*; every code cell runs, the kernel goes idle, and no
   cell has an error or stderr output;
-* choosing another option of the sequence-loss widget's dropdown makes the
-  live kernel recompute the figure: the status line changes from
-  ``STATIC_STATUS`` to "recomputed in the kernel in N ms (...)" and a new
-  image is shown;
+* the sequence-loss widget knows it is live (the kernel answered its
+  handshake), and moving every control makes seqlib in the kernel recompute
+  the picture: it changes, the numbers drawn are seqlib's (``data.source``)
+  and the status line says so;
 * no request left the machine, no page error.
+
+A second test does the same for every widget of the book at once: a
+notebook holding the five chapter cells that show them (``WIDGET_CELLS``,
+the cells the chapters have), run in Lab, each widget's every control moved.
 
 The server is always shut down (``/api/shutdown``, then its process group is
 ended if it lingers).  The run time is printed, not asserted; it is about
@@ -41,7 +45,8 @@ import pytest
 import bookcheck
 from conftest import REPO
 
-from seqlib.widgets import STATIC_STATUS, WIDGETS
+from seqlib.widgets import WIDGETS
+from test_widget_engine import move_every_control
 
 
 def _load_lab_tool():
@@ -55,8 +60,16 @@ def _load_lab_tool():
 lab_tool = _load_lab_tool()
 
 CHAPTER = "sequence_loss.md"
-WIDGET_CSS = WIDGETS["sequence_loss"]
-LIVE_PREFIX = "recomputed in the kernel in "  # seqlib.widgets._frames.FrameWidget.show
+LIVE_STATUS = "Computed in the kernel by seqlib"  # js/runtime.js, after the kernel's data arrives
+#: The cells that show the widgets in the chapters (hide-input there).
+WIDGET_CELLS = {
+    "gradient_flow": "from seqlib.widgets import gradient_flow_widget\n\ngradient_flow_widget()",
+    "unrolled": "from seqlib.widgets import unrolled_graph_widget\n\nunrolled_graph_widget()",
+    "gated_flow": "from seqlib.widgets import gated_flow_widget\n\ngated_flow_widget()",
+    "sequence_loss": "from seqlib.widgets import sequence_loss_widget\n\nsequence_loss_widget()",
+    "decoding": "from seqlib.widgets import decoding_widget\n\ndecoding_widget()",
+}
+WIDGETS_NOTEBOOK = "widgets.md"
 
 
 def _free_port() -> int:
@@ -153,11 +166,23 @@ class LabServer:
         self._log_fh.close()
 
 
+def widgets_notebook() -> str:
+    """A MyST notebook with one cell per widget, as the chapters show them."""
+    import jupytext
+    import nbformat.v4 as nbf
+
+    cells = [nbf.new_markdown_cell("# Every widget, live")]
+    cells += [nbf.new_code_cell(code) for code in WIDGET_CELLS.values()]
+    kernel = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    return jupytext.writes(nbf.new_notebook(cells=cells, metadata={"kernelspec": kernel}), fmt="md:myst")
+
+
 @pytest.fixture
 def lab_server(tmp_path):
     root = tmp_path / "book"
     (root / "chapters").mkdir(parents=True)
     shutil.copy2(REPO / "chapters" / CHAPTER, root / "chapters" / CHAPTER)
+    (root / "chapters" / WIDGETS_NOTEBOOK).write_text(widgets_notebook(), encoding="utf-8")
     server = LabServer(root, tmp_path / "home")
     try:
         server.start()
@@ -188,10 +213,86 @@ NOTEBOOK_STATE_JS = """() => {
 }"""
 
 
-def test_chapter_runs_live_in_jupyterlab(lab_server, browser):
-    t_start = time.monotonic()
+def open_and_run_all(page, origin: str, token: str, name: str, timeout_ms: float = 75_000) -> tuple[int, float, float]:
+    """Open chapters/<name> from Lab's file browser (a double click), Run All; returns (code cells, t_open, t_run)."""
+    t0 = time.monotonic()
+    page.goto(f"{origin}/lab/tree/chapters?token={token}", wait_until="domcontentloaded")
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started !== undefined")
+    page.evaluate("() => window.jupyterapp.restored")
+    # Open the notebook from the file browser, as a reader would: a double
+    # click opens a .md file with its default viewer (lab/settings).
+    item = page.locator(f'.jp-DirListing-item[title^="Name: {name}"]')
+    item.wait_for(state="visible")
+    item.dblclick()
+    page.locator(".jp-NotebookPanel:visible").wait_for(state="visible")
+    page.wait_for_function(
+        "(p) => { const w = window.jupyterapp.shell.currentWidget;"
+        " return !!(w && w.context && w.context.path === p && w.content && w.content.model"
+        " && w.content.model.cells.length > 0); }",
+        arg=f"chapters/{name}",
+    )
+    # The kernel is up and idle before we run anything.
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget.sessionContext.kernelDisplayStatus === 'idle'"
+    )
+    state = page.evaluate(NOTEBOOK_STATE_JS)
+    assert state["path"] == f"chapters/{name}"
+    n_code = len(state["cells"])
+    t_open = time.monotonic() - t0
+    # Run -> Run All Cells (the main menu).
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
+    page.wait_for_function(
+        "() => { const w = window.jupyterapp.shell.currentWidget; const m = w.content.model;"
+        " for (let i = 0; i < m.cells.length; i++) { const c = m.cells.get(i);"
+        "   if (c.type === 'code' && !c.executionCount) return false; }"
+        " return w.sessionContext.kernelDisplayStatus === 'idle'; }",
+        timeout=timeout_ms,
+        polling=250,
+    )
+    t_run = time.monotonic() - t0 - t_open
+    state = page.evaluate(NOTEBOOK_STATE_JS)
+    unrun = [i for i, c in enumerate(state["cells"]) if not c["n"]]
+    assert not unrun, f"code cells not run: {unrun}"
+    assert_no_errors(page)
+    return n_code, t_open, t_run
+
+
+def assert_no_errors(page) -> None:
+    state = page.evaluate(NOTEBOOK_STATE_JS)
+    errors = [
+        f"code cell {i}: {o['type']} {o['ename'] or o['name']}: {o['evalue'] or o['text']}"
+        for i, c in enumerate(state["cells"])
+        for o in c["outputs"]
+        if o["type"] == "error" or (o["type"] == "stream" and o["name"] == "stderr")
+    ]
+    assert not errors, "errors in the notebook:\n  " + "\n  ".join(errors)
+    assert page.locator(".jp-OutputArea-output.jp-mod-error, [data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+
+
+def exercise_live(page, kind: str) -> list[str]:
+    """Move every control of the live widget; the kernel (seqlib) computes each picture."""
     from playwright.sync_api import expect
 
+    root = page.locator(f".jp-NotebookPanel:visible div.{WIDGETS[kind]}").first
+    root.scroll_into_view_if_needed()
+    root.wait_for(state="visible")
+    page.wait_for_function("(el) => el.seqbook && el.seqbook.live", arg=root.element_handle(), timeout=30_000)
+    assert root.evaluate("(el) => el.seqbook.data.source") == "seqlib"
+    t0 = time.monotonic()
+    lines = move_every_control(page, root, kind)
+    expect(root.locator(".sb-status")).to_contain_text(LIVE_STATUS, timeout=30_000)
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget.sessionContext.kernelDisplayStatus === 'idle'"
+    )
+    assert root.evaluate("(el) => el.seqbook.data.source") == "seqlib", f"{kind}: the last picture is not the kernel's"
+    lines.append(f"{kind}: live, every control recomputed by seqlib in the kernel "
+                 f"({root.locator('.sb-status').inner_text()!r}); {time.monotonic() - t0:.1f} s")
+    return lines
+
+
+def _run_in_lab(lab_server, browser, name: str, kinds: list[str]) -> None:
+    t_start = time.monotonic()
     origin = lab_server.origin
     audit = bookcheck.PageAudit(url=f"{origin}/lab/tree/chapters", origin=origin)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -201,91 +302,20 @@ def test_chapter_runs_live_in_jupyterlab(lab_server, browser):
     page.on("pageerror", lambda exc: stacks.append(f"{time.monotonic() - t_start:.1f}s: {exc.stack}"))
     try:
         page.set_default_timeout(60_000)
-        page.goto(f"{origin}/lab/tree/chapters?token={lab_server.token}", wait_until="domcontentloaded")
-        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started !== undefined")
-        page.evaluate("() => window.jupyterapp.restored")
-
-        # Open the chapter from the file browser, as a reader would: a double
-        # click opens a .md file with its default viewer (lab/settings).
-        item = page.locator(f'.jp-DirListing-item[title^="Name: {CHAPTER}"]')
-        item.wait_for(state="visible")
-        item.dblclick()
-        panel = page.locator(".jp-NotebookPanel:visible")
-        panel.wait_for(state="visible")
-        page.wait_for_function(
-            "(p) => { const w = window.jupyterapp.shell.currentWidget;"
-            " return !!(w && w.context && w.context.path === p && w.content && w.content.model"
-            " && w.content.model.cells.length > 0); }",
-            arg=f"chapters/{CHAPTER}",
-        )
-        # The kernel is up and idle before we run anything.
-        page.wait_for_function(
-            "() => window.jupyterapp.shell.currentWidget.sessionContext.kernelDisplayStatus === 'idle'"
-        )
-        state = page.evaluate(NOTEBOOK_STATE_JS)
-        assert state["path"] == f"chapters/{CHAPTER}"
-        n_code = len(state["cells"])
-        assert n_code > 10, f"{CHAPTER} opened with only {n_code} code cells: not as a jupytext notebook?"
-        t_open = time.monotonic()
-
-        # Run -> Run All Cells (the main menu).
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
-        page.wait_for_function(
-            "() => { const w = window.jupyterapp.shell.currentWidget; const m = w.content.model;"
-            " for (let i = 0; i < m.cells.length; i++) { const c = m.cells.get(i);"
-            "   if (c.type === 'code' && !c.executionCount) return false; }"
-            " return w.sessionContext.kernelDisplayStatus === 'idle'; }",
-            timeout=75_000,
-            polling=250,
-        )
-        t_run = time.monotonic()
-        state = page.evaluate(NOTEBOOK_STATE_JS)
-        unrun = [i for i, c in enumerate(state["cells"]) if not c["n"]]
-        assert not unrun, f"code cells not run: {unrun}"
-        errors = [
-            f"code cell {i}: {o['type']} {o['ename'] or o['name']}: {o['evalue'] or o['text']}"
-            for i, c in enumerate(state["cells"])
-            for o in c["outputs"]
-            if o["type"] == "error" or (o["type"] == "stream" and o["name"] == "stderr")
-        ]
-        assert not errors, "errors in the notebook:\n  " + "\n  ".join(errors)
-        assert page.locator(".jp-OutputArea-output.jp-mod-error, [data-mime-type='application/vnd.jupyter.stderr']").count() == 0
-
-        # The widget, rendered by the live widget manager.
-        widget = page.locator(f".jp-NotebookPanel:visible div.{WIDGET_CSS}").first
-        widget.scroll_into_view_if_needed()
-        widget.wait_for(state="visible")
-        status = widget.locator(".seqlib-widget-status")
-        expect(status).to_have_text(STATIC_STATUS)
-        select = widget.locator("select").first
-        before = select.evaluate("(s) => s.selectedIndex")
-        n_opts = select.locator("option").count()
-        t_pick = time.monotonic()
-        select.select_option(index=(before + 1) % n_opts)
-        expect(status).to_contain_text(LIVE_PREFIX, timeout=30_000)
-        t_live = time.monotonic()
-        text = status.inner_text()
-        live_img = widget.locator("img.seqlib-live-frame")
-        expect(live_img).to_be_visible()
-        assert live_img.evaluate("(i) => i.complete && i.naturalWidth > 0"), "the recomputed frame did not load"
-        page.wait_for_function(
-            "() => window.jupyterapp.shell.currentWidget.sessionContext.kernelDisplayStatus === 'idle'"
-        )
-        # The callback ran in the kernel without error (an observer's
+        n_code, t_open, t_run = open_and_run_all(page, origin, lab_server.token, name)
+        assert n_code >= len(kinds)
+        lines = []
+        for kind in kinds:
+            lines += exercise_live(page, kind)
+        # The callbacks ran in the kernel without error (an observer's
         # traceback would appear as an error output of the widget's cell).
-        state = page.evaluate(NOTEBOOK_STATE_JS)
-        errors = [o for c in state["cells"] for o in c["outputs"] if o["type"] == "error"]
-        assert not errors, errors
+        assert_no_errors(page)
     finally:
         context.close()
-
     total = time.monotonic() - t_start
-    print(
-        f"\nJupyterLab: {CHAPTER} opened in {t_open - t_start:.1f} s, {n_code} code cells ran in "
-        f"{t_run - t_open:.1f} s, dropdown -> kernel recompute shown in {(t_live - t_pick) * 1e3:.0f} ms "
-        f"({text!r}); browser part {total:.1f} s"
-    )
+    print(f"\nJupyterLab: {name} opened in {t_open:.1f} s, {n_code} code cells ran in {t_run:.1f} s; "
+          f"browser part {total:.1f} s")
+    print(*lines, sep="\n")
     problems = [f"request leaving the machine (blocked): {u}" for u in audit.blocked]
     problems += [f"page error: {e}" for e in stacks]
     assert not problems, "\n  ".join(problems)
@@ -295,3 +325,11 @@ def test_chapter_runs_live_in_jupyterlab(lab_server, browser):
         # book as notebooks).
         first_lines = sorted({e.splitlines()[0][:120] for e in audit.console_errors})
         print(f"{len(audit.console_errors)} console errors, first lines:", *first_lines[:8], sep="\n  ")
+
+
+def test_chapter_runs_live_in_jupyterlab(lab_server, browser):
+    _run_in_lab(lab_server, browser, CHAPTER, ["sequence_loss"])
+
+
+def test_every_widget_live_in_jupyterlab(lab_server, browser):
+    _run_in_lab(lab_server, browser, WIDGETS_NOTEBOOK, list(WIDGET_CELLS))

@@ -125,13 +125,26 @@ def test_every_figure_caption(pages_text, single_html):
 
 
 def test_no_screen_chrome_in_print(pages_text):
-    from seqlib.widgets._frames import STATIC_STATUS  # a widget's status line on screen
-
     text = "\n".join(pages_text)
-    assert STATIC_STATUS not in text, "a widget's status line is printed"
+    # a widget's status line (seqlib/widgets/js/runtime.js) is screen-only
+    for status in ("computed by seqlib when the book was built", "Computed in this page", "Computed in the kernel"):
+        assert status not in text, f"a widget's status line is printed: {status!r}"
     for chrome in ("Show code cell source", "Hide code cell source", "Click to show", "Click to hide",
                    "Skip to main content"):
         assert chrome not in text, f"'{chrome}' is printed"
+
+
+def test_widgets_print_as_vector_with_a_note(pages_text):
+    """Each widget prints its default picture as SVG (its text is text in the PDF) and one sentence
+    saying the controls are in the HTML book, instead of its controls."""
+    from seqlib.widgets import WIDGETS
+
+    text = _squash("\n".join(pages_text))
+    note = _squash("Interactive in the HTML book")
+    assert text.count(note) == len(WIDGETS), f"{text.count(note)} widget notes printed, {len(WIDGETS)} widgets"
+    # SVG text of the gradient-flow widget's panels, printed as text (a raster frame has none)
+    for words in ("gradient reaching each state", "state k", "loss t"):
+        assert _squash(words) in text, f"{words!r} (a widget's SVG text) is not text in the PDF"
 
 
 def test_math_is_typeset_not_raw_tex(pages_text):

@@ -18,7 +18,7 @@ const VIEW = (() => {
         options: ["rnn", "lstm", "gru"].map((a) => ({ value: a, label: { text: o.arch_labels[a] } })) });
     }
     out.push({ name: "spectral_norm", type: "slider", label: normLabel, ariaLabel: "spectral norm",
-      values: logStops(o.norm_range[0], o.norm_range[1], o.norm_stops, 3, [1]), format: (v) => fmt(v, 3) });
+      values: normStops(o), format: (v) => fmt(v, 3) });
     if (!o.gated) {
       out.push({ name: "activation", type: "toggle", label: { text: "activation" },
         options: ACTS.map((a) => ({ value: a, label: { text: a } })) });
@@ -36,14 +36,25 @@ const VIEW = (() => {
 
   function truncValues(T) { return range(1, T).concat([null]); }
 
-  function normalize(st) {
+  function normStops(o) { return logStops(o.norm_range[0], o.norm_range[1], o.norm_stops, 3, [1]); }
+
+  function normalize(st, o) {
     if (st.truncate !== null && st.truncate > st.T) st = Object.assign({}, st, { truncate: st.T });
+    // the gated widget's vanilla RNN stops at rnn_norm_max (its forward pass is chaotic beyond)
+    if (o.gated && st.arch === "rnn" && st.spectral_norm > o.rnn_norm_max) {
+      st = Object.assign({}, st, { spectral_norm: o.rnn_norm_max });
+    }
     return st;
   }
 
-  function refresh(ctl, st) {
+  function refresh(ctl, st, o) {
     const vals = ctl.truncate.values();
     if (vals.length !== st.T + 1) ctl.truncate.setValues(truncValues(st.T));
+    if (o.gated) {
+      const all = normStops(o);
+      const want = st.arch === "rnn" ? all.filter((v) => v <= o.rnn_norm_max) : all;
+      if (ctl.spectral_norm.values().length !== want.length) ctl.spectral_norm.setValues(want);
+    }
   }
 
   function enabled(st, o) {
