@@ -141,6 +141,7 @@ test-lab: setup
 # workaround variables some machines set (slower kernels) are unset here only.
 bench: setup
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) bench/bench_rnn.py $(BENCH_ARGS)
+	$(PY) bench/bench_widgets.py
 
 lock: setup
 	{ head -n 2 constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^seqlib'; } > constraints.txt.new

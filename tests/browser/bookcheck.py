@@ -79,6 +79,21 @@ def _tools_module(name: str):
 serve = _tools_module("localserver").serve
 
 
+def page_weight(html_dir: Path, rel: str) -> dict[str, int]:
+    """Bytes of a page's HTML and of the images it shows (its own assets; the shared vendored JS,
+    theme files and fonts are not counted)."""
+    page = html_dir / rel
+    text = page.read_text(encoding="utf-8")
+    images = 0
+    for src in set(re.findall(r'<img[^>]+src="([^"]+)"', text)):
+        if src.startswith("data:"):
+            continue
+        path = (page.parent / src).resolve()
+        if path.is_file():
+            images += path.stat().st_size
+    return {"html": page.stat().st_size, "images": images, "total": page.stat().st_size + images}
+
+
 def book_pages(html_dir: Path) -> list[str]:
     """Every HTML page of a build, as paths relative to ``html_dir`` (posix)."""
     pages = []
