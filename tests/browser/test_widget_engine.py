@@ -108,7 +108,7 @@ def move_every_control(page, root, kind: str) -> list[str]:
             continue
         before = _picture(root)
         if "sb-toggle" in row.get_attribute("class"):
-            other = row.locator("button[aria-pressed='false']").first
+            other = row.locator("button[aria-pressed='false']:not([disabled])").first.element_handle()
             label = other.inner_text()
             other.click()
             assert other.get_attribute("aria-pressed") == "true", f"{kind}: toggle {name} did not press {label!r}"

@@ -11,7 +11,8 @@
 //   draw(view, data, setting)                           draws `data` (same keys as seqlib's compute)
 //   compute(setting, base, options) -> data             the page's own numbers (the JS mirror)
 //   enabled(setting, options) -> {name: bool}           optional: which controls apply
-//   normalize(setting, options) -> setting              optional: e.g. clamp κ to T
+//   normalize(setting, options, base) -> setting        optional: e.g. clamp κ to T
+//   refresh(controls, setting, options, base)           optional: change a control's stops (ctl.setValues)
 //   describe(data, setting, options) -> string          optional: the picture's text alternative
 //
 // Test hooks, on the widget's root element (`.seqlib-widget`): el.seqbook =
@@ -121,7 +122,7 @@ const TEX_SYMBOLS = {
   "\\lVert": "‖", "\\rVert": "‖", "\\Vert": "‖", "\\|": "‖", "\\ell": "ℓ", "\\delta": "δ", "\\kappa": "κ",
   "\\gamma": "γ", "\\sigma": "σ", "\\odot": "⊙", "\\cdot": "·", "\\times": "×", "\\le": "≤", "\\ge": "≥",
   "\\sum": "∑", "\\log": "log", "\\top": "⊤", "\\to": "→", "\\infty": "∞", "\\approx": "≈", "\\,": " ",
-  "\\;": " ", "\\quad": "  ", "\\hat": "", "\\partial": "∂", "\\alpha": "α", "\\rho": "ρ", "\\prime": "′",
+  "\\;": " ", "\\quad": "  ", "\\partial": "∂", "\\alpha": "α", "\\rho": "ρ", "\\prime": "′",
   "\\ne": "≠", "\\lt": "<", "\\gt": ">", "\\mid": "|", "\\ldots": "…", "\\dots": "…", "\\lvert": "|",
   "\\rvert": "|", "\\left": "", "\\right": "", "\\mathcal{L}": "𝓛", "\\eta": "η", "\\tau": "τ",
 };
@@ -162,6 +163,10 @@ function texFallback(src) {
     if (name === "\\bsf" || name === "\\boldsymbol" || name === "\\mathbf") return `<b class="sb-bsf">${group()}</b>`;
     if (name === "\\mathrm" || name === "\\operatorname" || name === "\\text") return esc(rawGroup());
     if (name === "\\frac") { const a = group(); const b = group(); return `${a}/${b}`; }
+    if (name === "\\hat") {  // a combining circumflex inside the letter's element: p̂
+      const g = group();
+      return g.endsWith("</i>") ? g.slice(0, -4) + "\u0302</i>" : g + "\u0302";
+    }
     if (name in TEX_SYMBOLS) return TEX_SYMBOLS[name];
     return esc(m[1]);
   }
@@ -174,6 +179,7 @@ function texFallback(src) {
     else if (c === "{" ) out += group();
     else if (/[a-zA-Z]/.test(c)) { out += `<i>${c}</i>`; i++; }
     else if (c === "'") { out += "′"; i++; }
+    else if (c === " ") i++;  // math mode ignores spaces
     else { out += esc(c); i++; }
   }
   return out;
@@ -444,7 +450,7 @@ function mountWidget({ model, el }, VIEW) {
   const controls = {};
   const onChange = (name, value) => {
     setting = Object.assign({}, setting, { [name]: value });
-    if (VIEW.normalize) setting = VIEW.normalize(setting, options);
+    if (VIEW.normalize) setting = VIEW.normalize(setting, options, base);
     syncControls();
     request();
   };
@@ -454,7 +460,7 @@ function mountWidget({ model, el }, VIEW) {
     controlsBox.append(c.row);
   }
   function syncControls() {
-    if (VIEW.refresh) VIEW.refresh(controls, setting, options);
+    if (VIEW.refresh) VIEW.refresh(controls, setting, options, base);
     const en = VIEW.enabled ? VIEW.enabled(setting, options) : {};
     for (const [name, c] of Object.entries(controls)) {
       if (c.value !== setting[name]) c.setValue(setting[name]);
@@ -535,7 +541,7 @@ function mountWidget({ model, el }, VIEW) {
       for (const [k, v] of Object.entries(partial)) {
         setting = Object.assign({}, setting, { [k]: v });
       }
-      if (VIEW.normalize) setting = VIEW.normalize(setting, options);
+      if (VIEW.normalize) setting = VIEW.normalize(setting, options, base);
       syncControls();
       request();
       return typesetDone();
