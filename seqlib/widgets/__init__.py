@@ -11,7 +11,7 @@ factory                                   shows                                 
                                           forget-gate bias, T, κ
 :func:`unrolled_graph_widget`             forward pass, then BPTT, step by step      ``seqlib-unrolled``
 :func:`sequence_loss_widget`              weights, loss and gradient scale of a      ``seqlib-sequence-loss``
-                                          padded batch under 4 normalisations
+                                          padded batch under 5 normalisations
 :func:`decoding_widget`                   beam search step by step: next-word        ``seqlib-decoding``
                                           distribution, beam, loss terms
 ========================================  =========================================  ==========================

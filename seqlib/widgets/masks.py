@@ -1,70 +1,83 @@
 """Which tokens count, and how much: the sequence loss of a padded batch (eq. ``seq_loss_weighted``).
 
-A seeded (B, T) = (4, 8) batch with random logits; the reader picks the
-lengths, a weighting scheme and a normalisation convention, and sees the
-weights w_bl (from :func:`seqlib.masking.sequence_mask`), the loss value
-(:func:`seqlib.loss.sequence_loss`) and each token's gradient scale: the
-factor multiplying its ``softmax - onehot`` in
-:func:`seqlib.loss.sequence_loss_backward` (eq. ``seq_loss_grad``), read off
-as a ratio of norms.
+A seeded (B, T, V) = (4, 8, 6) batch of random logits and targets; the reader
+sets each sequence's length, a weighting scheme and a normalisation
+convention, and sees the weights w_bl (from :func:`seqlib.masking.sequence_mask`),
+the loss value with its numerator and denominator (:func:`seqlib.loss.sequence_loss`),
+each token's gradient scale -- the factor multiplying its ``softmax - onehot`` in
+:func:`seqlib.loss.sequence_loss_backward` (eq. ``seq_loss_grad``), read off as a
+ratio of norms -- and each sequence's total gradient weight ``sum_l w_bl / Z``.
+
+The picture is drawn by ``js/views/sequence_loss.js``; in a static page its
+numbers come from ``js/mirror/loss.js``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
-from matplotlib.colors import LogNorm, Normalize
-from matplotlib import colormaps
 
 from .. import loss, masking
-from ._frames import Axis, BlitFigure, FrameWidget, new_figure
+from ._engine import BookWidget
 
-__all__ = ["sequence_loss_alt", "sequence_loss_widget", "sequence_loss_data", "SequenceLoss", "WEIGHT_SCHEMES", "CONVENTIONS",
-           "LENGTH_PRESETS", "sequence_loss_axes"]
+__all__ = ["sequence_loss_widget", "sequence_loss_data", "make_weights", "SequenceLoss", "SequenceLossWidget",
+           "WEIGHT_SCHEMES", "CONVENTIONS", "DEFAULT_SETTING"]
 
 B, T, V = 4, 8, 6
 
-#: label -> lengths of the 4 sequences
-LENGTH_PRESETS: dict[str, tuple[int, ...]] = {
-    "all full (8, 8, 8, 8)": (8, 8, 8, 8),
-    "mixed (8, 5, 3, 2)": (8, 5, 3, 2),
-    "one long (8, 2, 2, 1)": (8, 2, 2, 1),
-    "an empty row (6, 4, 1, 0)": (6, 4, 1, 0),
-}
 #: key -> label
 WEIGHT_SCHEMES: dict[str, str] = {
     "mask": "mask only",
     "ramp": "mask × ramp (l+1)/L_b",
     "last3": "last token × 3",
 }
-#: key -> (label, denominator in words)
+#: key -> (label, the denominator in words).  The first four are those of
+#: :func:`seqlib.loss.loss_denominator`; "per_sequence" is the chapter's fifth
+#: convention, whose denominator Z_b = B Σ_l w_bl depends on the sequence.
 CONVENTIONS: dict[str, tuple[str, str]] = {
-    "tfa": ("tfa default: ÷ Σ w", "Z = Σ_bl w_bl (average_across_timesteps=average_across_batch=True)"),
-    "nonzero": ("tfa sum_over: ÷ #(w ≠ 0)", "Z = #{bl: w_bl ≠ 0} (sum_over_timesteps=sum_over_batch=True)"),
-    "batch": ("per batch: ÷ B", "Z = B: per-sequence sums averaged over the batch"),
-    "torch": ("PyTorch ignore_index mean", "Z = #non-ignored targets (w = 0 ignored; no per-token weights)"),
+    "tfa": ("token mean, Z = N", "Z = N = Σ_bl w_bl (average_across_timesteps=average_across_batch=True)"),
+    "nonzero": ("nonzero-token mean, Z = n", "Z = n = #{bl: w_bl ≠ 0} (sum_over_timesteps=sum_over_batch=True)"),
+    "torch": ("PyTorch's mean", "Z = #non-ignored targets (w = 0 ignored; PyTorch has no per-token weights)"),
+    "batch": ("per batch, Z = B", "Z = B: per-sequence sums averaged over the batch"),
+    "per_sequence": ("per-sequence mean", "Z_b = B Σ_l w_bl: each sequence's weighted mean, averaged over b"),
 }
+#: The widget's default: mixed lengths, the mask, the token mean (tfa's default).
+DEFAULT_SETTING: dict[str, Any] = {"L0": 8, "L1": 5, "L2": 3, "L3": 2, "scheme": "mask", "convention": "tfa"}
+LENGTH_KEYS = ("L0", "L1", "L2", "L3")
+KEYS = LENGTH_KEYS + ("scheme", "convention")
+
+#: Fixed colour and bar ranges of the view: the extremes over every setting
+#: (weights <= 3; gradient scales in [0.0039, 3]; sums of a row's weights <= 7 + 3;
+#: sums of a row's gradient scales <= 3, reached by one token of weight 3 with Z = n = 1).
+SCALES: dict[str, list[float]] = {"weight": [0.0, 3.0], "grad": [0.003, 3.0], "row_weight": [0.0, 10.0],
+                                  "row_grad": [0.0, 3.0]}
 
 
 @dataclass(frozen=True)
 class SequenceLoss:
-    """What one frame shows.
+    """The numbers of one setting.
 
     Attributes
     ----------
     lengths : tuple of int
+        The B = 4 lengths.
     weights : ndarray (B, T)
+        w_bl.
     loss : float
-        The scalar loss under the convention.
-    numerator, denominator : float
-        ``Σ w ℓ`` and the normaliser Z.
+        The scalar loss under the convention (nan for "torch" when every weight is 0, as PyTorch).
+    numerator : float
+        ``Σ_bl w_bl ℓ_bl``.
+    denominator : float
+        The normaliser Z (nan for "per_sequence", whose Z_b depends on b).
     grad_scale : ndarray (B, T)
-        ``‖dL/dz_bl‖ / ‖softmax(z_bl) − onehot(y_bl)‖``, i.e. ``w_bl / Z``.
+        ``‖dL/dz_bl‖ / ‖softmax(z_bl) − onehot(y_bl)‖``, i.e. ``w_bl / Z_b``.
     token_loss : ndarray (B, T)
-        ℓ_bl, unweighted.
+        ℓ_bl, unweighted (padding included).
     scheme, convention : str
+    row_denominator : ndarray (B,)
+        Z_b, the denominator of the tokens of sequence b (Z for every b but under "per_sequence").
     """
 
     lengths: tuple[int, ...]
@@ -76,15 +89,29 @@ class SequenceLoss:
     token_loss: np.ndarray
     scheme: str
     convention: str
+    row_denominator: np.ndarray
 
 
 def _batch(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Logits (B, T, V) ~ N(0, 1.5²) and targets (B, T) in [0, V), seeded."""
     rng = np.random.default_rng(seed)
     return rng.normal(0.0, 1.5, size=(B, T, V)), rng.integers(0, V, size=(B, T))
 
 
 def make_weights(lengths: Sequence[int], scheme: str) -> np.ndarray:
-    """Weights (B, T) for ``lengths`` under ``scheme`` ("mask", "ramp" or "last3")."""
+    """Weights (B, T) for ``lengths`` under ``scheme``.
+
+    Parameters
+    ----------
+    lengths : sequence of B ints in [0, T]
+    scheme : {"mask", "ramp", "last3"}
+        The padding mask m_bl; the mask times the ramp (l+1)/L_b; or the mask
+        with each non-empty sequence's last real token weighted 3.
+
+    Returns
+    -------
+    ndarray, shape (B, T), float
+    """
     if scheme not in WEIGHT_SCHEMES:
         raise ValueError(f"scheme must be one of {sorted(WEIGHT_SCHEMES)}, got {scheme!r}")
     lens = np.asarray(lengths)
@@ -99,6 +126,59 @@ def make_weights(lengths: Sequence[int], scheme: str) -> np.ndarray:
     return w
 
 
+def _numbers(z: np.ndarray, y: np.ndarray, lengths: tuple[int, ...], scheme: str,
+             convention: str) -> dict[str, Any]:
+    """Everything the widget shows for one setting, from seqlib (lengths may all be 0)."""
+    w = make_weights(lengths, scheme)
+    if convention == "tfa":
+        flags: dict[str, bool] = {}
+        upstream: np.ndarray | None = None
+    elif convention in ("nonzero", "torch"):
+        flags = dict(average_across_timesteps=False, average_across_batch=False,
+                     sum_over_timesteps=True, sum_over_batch=True)
+        upstream = None
+    elif convention == "batch":  # the unreduced (B, T) output w ℓ, summed and divided by B
+        flags = dict(average_across_timesteps=False, average_across_batch=False)
+        upstream = np.full((B, T), 1.0 / B)
+    else:  # "per_sequence": each sequence's weighted mean (B,), averaged over b
+        flags = dict(average_across_batch=False)
+        upstream = np.full(B, 1.0 / B)
+    out = loss.sequence_loss(z, y, w, **flags)
+    if convention == "batch":
+        value = float(np.sum(out) / B)
+    elif convention == "per_sequence":
+        value = float(np.mean(out))
+    else:
+        value = float(out)
+    grad = loss.sequence_loss_backward(z, y, w, upstream, **flags)
+    unit = loss.cross_entropy_backward(z, y)  # softmax − onehot
+    scale = np.linalg.norm(grad, axis=-1) / np.linalg.norm(unit, axis=-1)
+    tok = loss.token_cross_entropy(z, y)
+    row_weight = np.sum(w, axis=1)
+    if convention == "per_sequence":
+        den = float("nan")
+        row_den = B * row_weight
+    else:
+        den = loss.loss_denominator(w, convention)
+        row_den = np.full(B, den)
+    if convention == "torch" and den == 0.0:
+        value = float("nan")  # PyTorch's mean over no target: 0 / 0
+    return {"lengths": list(lengths), "weights": w, "token_loss": tok, "grad_scale": scale,
+            "row_weight": row_weight, "row_numerator": np.sum(w * tok, axis=1), "row_grad": np.sum(scale, axis=1),
+            "row_denominator": row_den, "numerator": float(np.sum(w * tok)), "denominator": den, "loss": value,
+            "mu": float(np.sum(scale)), "N": float(np.sum(w)), "n": int(np.count_nonzero(w))}
+
+
+def _check_lengths(lengths: Sequence[int]) -> tuple[int, ...]:
+    try:
+        lens = tuple(lengths)
+    except TypeError:
+        raise TypeError(f"lengths must be a sequence of {B} ints in [0, {T}], got {lengths!r}") from None
+    if len(lens) != B or any(not _is_int(x) or not 0 <= x <= T for x in lens):
+        raise ValueError(f"lengths must be {B} ints in [0, {T}], got {lengths!r}")
+    return tuple(int(x) for x in lens)
+
+
 def sequence_loss_data(lengths: Sequence[int], scheme: str = "mask", convention: str = "tfa", *,
                        seed: int = 0) -> SequenceLoss:
     """The loss and the per-token gradient scales with seqlib, for one setting.
@@ -110,8 +190,10 @@ def sequence_loss_data(lengths: Sequence[int], scheme: str = "mask", convention:
     scheme : {"mask", "ramp", "last3"}
         Weights: the padding mask, the mask times a ramp ``(l+1)/L_b``, or
         the mask with the last real token weighted 3.
-    convention : {"tfa", "nonzero", "batch", "torch"}
-        Normalisation (see :func:`seqlib.loss.loss_denominator`).
+    convention : {"tfa", "nonzero", "torch", "batch", "per_sequence"}
+        Normalisation (see :func:`seqlib.loss.loss_denominator` for the first four;
+        "per_sequence" is :func:`seqlib.loss.sequence_loss` with
+        ``average_across_batch=False``, averaged over b).
     seed : int
         Seeds the logits and targets.
 
@@ -119,181 +201,134 @@ def sequence_loss_data(lengths: Sequence[int], scheme: str = "mask", convention:
     -------
     SequenceLoss
     """
-    lengths = tuple(int(x) for x in lengths)
-    if len(lengths) != B or any(not 0 <= x <= T for x in lengths):
-        raise ValueError(f"lengths must be {B} ints in [0, {T}], got {lengths!r}")
+    lengths = _check_lengths(lengths)
     if sum(lengths) == 0:
         raise ValueError("lengths must not all be 0: an all-padding batch has no loss (PyTorch gives nan), "
                          "see the chapter's text")
+    if scheme not in WEIGHT_SCHEMES:
+        raise ValueError(f"scheme must be one of {sorted(WEIGHT_SCHEMES)}, got {scheme!r}")
     if convention not in CONVENTIONS:
         raise ValueError(f"convention must be one of {sorted(CONVENTIONS)}, got {convention!r}")
     z, y = _batch(seed)
-    w = make_weights(lengths, scheme)
-    if convention == "tfa":
-        flags: dict[str, bool] = {}
-        upstream = None
-    elif convention in ("nonzero", "torch"):
-        flags = dict(average_across_timesteps=False, average_across_batch=False,
-                     sum_over_timesteps=True, sum_over_batch=True)
-        upstream = None
-    else:  # "batch": the unreduced (B, T) output w ℓ, summed and divided by B
-        flags = dict(average_across_timesteps=False, average_across_batch=False)
-        upstream = np.full((B, T), 1.0 / B)
-    out = loss.sequence_loss(z, y, w, **flags)
-    value = float(np.sum(out) / B) if convention == "batch" else float(out)
-    grad = loss.sequence_loss_backward(z, y, w, upstream, **flags)
-    unit = loss.cross_entropy_backward(z, y)  # softmax − onehot
-    scale = np.linalg.norm(grad, axis=-1) / np.linalg.norm(unit, axis=-1)
-    tok = loss.token_cross_entropy(z, y)
-    den = loss.loss_denominator(w, convention)
-    return SequenceLoss(lengths, w, value, float(np.sum(w * tok)), den, scale, tok, scheme, convention)
+    d = _numbers(z, y, lengths, scheme, convention)
+    return SequenceLoss(lengths, d["weights"], d["loss"], d["numerator"], d["denominator"], d["grad_scale"],
+                        d["token_loss"], scheme, convention, d["row_denominator"])
 
 
-#: Font of a frame, in points at the design size (100 dpi); the smallest is 8.7 pt = 12 px, i.e. 9 pt
-#: in CSS units when the frame is shown at its design width (its minimum).
-FONT = 9.0
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
 
-def _frac(x: float) -> str:
-    return "0" if x == 0 else (f"{x:.3f}".lstrip("0") if x < 1 else f"{x:.2f}")
+class SequenceLossWidget(BookWidget):
+    """Weights, gradient scales and loss of a padded (4, 8) batch (see :func:`sequence_loss_widget`).
+
+    Setting keys: ``L0``..``L3`` (int in [0, 8], the lengths), ``scheme`` (a key of
+    :data:`WEIGHT_SCHEMES`), ``convention`` (a key of :data:`CONVENTIONS`).
+    ``base`` holds the seeded logits (B, T, V) and targets (B, T).
+    """
+
+    VIEW = "sequence_loss"
+    MIRRORS = ("loss",)
+
+    def __init__(self, setting: Mapping[str, Any], *, seed: int = 0, **kwargs: Any) -> None:
+        if not _is_int(seed):
+            raise TypeError(f"seed must be an int, got {seed!r}")
+        z, y = _batch(int(seed))
+        self._z, self._y = z, y
+        options = {"B": B, "T": T, "V": V, "schemes": list(WEIGHT_SCHEMES), "conventions": list(CONVENTIONS),
+                   "scales": SCALES}
+        super().__init__(setting, base={"logits": z, "targets": y}, options=options, **kwargs)
+
+    def check_setting(self, setting: dict[str, Any]) -> dict[str, Any]:
+        """``setting`` checked: exactly the keys L0..L3, scheme, convention (ValueError/TypeError naming the key)."""
+        if set(setting) != set(KEYS):
+            missing, extra = sorted(set(KEYS) - set(setting)), sorted(set(setting) - set(KEYS))
+            raise ValueError(f"setting must have exactly the keys {list(KEYS)}; missing {missing}, unknown {extra}")
+        out: dict[str, Any] = {}
+        for b, key in enumerate(LENGTH_KEYS):
+            v = setting[key]
+            if isinstance(v, (float, np.floating)) and float(v).is_integer():
+                v = int(v)
+            if not _is_int(v):
+                raise TypeError(f"setting[{key!r}] (the length of sequence {b}) must be an int in [0, {T}], "
+                                f"got {type(v).__name__} {v!r}")
+            if not 0 <= v <= T:
+                raise ValueError(f"setting[{key!r}] (the length of sequence {b}) must be in [0, {T}], got {v}")
+            out[key] = int(v)
+        if setting["scheme"] not in WEIGHT_SCHEMES:
+            raise ValueError(f"setting['scheme'] must be one of {list(WEIGHT_SCHEMES)}, got {setting['scheme']!r}")
+        if setting["convention"] not in CONVENTIONS:
+            raise ValueError(f"setting['convention'] must be one of {list(CONVENTIONS)}, "
+                             f"got {setting['convention']!r}")
+        out["scheme"], out["convention"] = str(setting["scheme"]), str(setting["convention"])
+        return out
+
+    def compute(self, setting: Mapping[str, Any]) -> dict[str, Any]:
+        """seqlib's numbers for a checked ``setting`` (an all-padding batch is allowed here).
+
+        Returns
+        -------
+        dict
+            ``lengths`` (B,), ``weights``, ``token_loss``, ``grad_scale`` (B, T); ``row_weight``
+            Σ_l w, ``row_numerator`` Σ_l w ℓ, ``row_grad`` Σ_l w/Z_b, ``row_denominator`` Z_b (B,);
+            ``numerator``, ``denominator`` (nan for "per_sequence"), ``loss`` (nan: PyTorch's 0/0),
+            ``mu`` (Σ_bl w/Z_b), ``N`` (Σ w), ``n`` (#w ≠ 0).
+        """
+        lengths = tuple(setting[k] for k in LENGTH_KEYS)
+        return _numbers(self._z, self._y, lengths, setting["scheme"], setting["convention"])
+
+    def show(self, **setting: Any) -> "SequenceLossWidget":
+        """Move the widget; ``lengths=(7, 7, 3, 1)`` sets L0..L3 at once."""
+        if "lengths" in setting:
+            lens = _check_lengths(setting.pop("lengths"))
+            setting.update(dict(zip(LENGTH_KEYS, lens)))
+        super().show(**setting)
+        return self
+
+    def random_settings(self, rng: np.random.Generator, n: int) -> list[dict[str, Any]]:
+        """``n`` settings: lengths uniform in [0, 8]; every (scheme, convention) pair once per 15 settings.
+
+        The first has lengths (8, 8, 8, 8), the second (0, 0, 0, 0) under "torch" (PyTorch's nan).
+        """
+        schemes, convs = list(WEIGHT_SCHEMES), list(CONVENTIONS)
+        out = []
+        for i in range(n):
+            lens = [int(x) for x in rng.integers(0, T + 1, size=B)]
+            s = dict(zip(LENGTH_KEYS, lens), scheme=schemes[i % 3], convention=convs[i % 5])
+            if i == 0:
+                s.update(dict.fromkeys(LENGTH_KEYS, T))
+            if i == 1:
+                s.update(dict.fromkeys(LENGTH_KEYS, 0), convention="torch")
+            out.append(s)
+        return out
 
 
-class _Renderer:
-    def __init__(self, width: int = 640, height: int = 380, colors: int = 24, seed: int = 0) -> None:
-        self.colors, self.seed = colors, seed
-        fig = self.fig = new_figure(width, height)
-        self.ax_w = fig.add_axes((0.075, 0.10, 0.41, 0.50))
-        self.ax_g = fig.add_axes((0.575, 0.10, 0.41, 0.50))
-        cm_w = colormaps["Blues"].with_extremes(bad="#f2f3f4")
-        cm_g = colormaps["Oranges"].resampled(16).with_extremes(bad="#f2f3f4", under="#fef5e7")
-        self.im_w = self.ax_w.imshow(np.zeros((B, T)), cmap=cm_w, norm=Normalize(0, 3.5), aspect="auto")
-        self.im_g = self.ax_g.imshow(np.zeros((B, T)), cmap=cm_g, norm=LogNorm(3e-3, 1.0), aspect="auto")
-        dyn = [self.im_w, self.im_g]
-        self.cells: list[tuple[Any, Any]] = []
-        for ax in (self.ax_w, self.ax_g):
-            ax.set_xticks(range(T), [str(t) for t in range(T)], fontsize=FONT)  # 0-based, as in the chapter
-            ax.set_yticks(range(B), [f"b={b}" for b in range(B)], fontsize=FONT)
-            ax.set_xlabel("position l", fontsize=FONT, labelpad=1)
-            ax.tick_params(length=0)
-            ax.set_xticks(np.arange(-0.5, T), minor=True)
-            ax.set_yticks(np.arange(-0.5, B), minor=True)
-            ax.grid(which="minor", color="white", lw=1.2)
-            ax.tick_params(which="minor", length=0)
-        self.ax_w.set_title("weights w_bl (grey: padding)", fontsize=FONT + 0.5)
-        self.ax_g.set_title("gradient scale w_bl / Z", fontsize=FONT + 0.5)
-        self.txt_w = [[self.ax_w.text(t, b, "", ha="center", va="center", fontsize=FONT) for t in range(T)]
-                      for b in range(B)]
-        self.txt_g = [[self.ax_g.text(t, b, "", ha="center", va="center", fontsize=FONT - 0.3) for t in range(T)]
-                      for b in range(B)]
-        dyn += [x for row in self.txt_w + self.txt_g for x in row]
-        self.title = fig.text(0.5, 0.975, "", ha="center", va="top", fontsize=FONT + 1, weight="bold")
-        self.sub = fig.text(0.5, 0.84, "", ha="center", va="top", fontsize=FONT, wrap=True)
-        self.note = fig.text(0.5, 0.755, "", ha="center", va="top", fontsize=FONT, color="#566573", wrap=True)
-        dyn += [self.title, self.sub, self.note]
-        self.blit = BlitFigure(fig, dyn)
+def sequence_loss_widget(lengths: Sequence[int] = (8, 5, 3, 2), scheme: str = "mask", convention: str = "tfa", *,
+                         seed: int = 0) -> SequenceLossWidget:
+    """Which tokens count in the sequence loss of a padded (B, T) = (4, 8) batch, and how much.
 
-    def __call__(self, setting: dict[str, Any]) -> bytes:
-        d = sequence_loss_data(setting["lengths"], setting["scheme"], setting["convention"], seed=self.seed)
-        return self.draw(d)
-
-    def draw(self, d: SequenceLoss) -> bytes:
-        w = np.ma.masked_equal(d.weights, 0.0)
-        self.im_w.set_data(w)
-        self.im_g.set_data(np.ma.masked_equal(d.grad_scale, 0.0))
-        for b in range(B):
-            for t in range(T):
-                wt = d.weights[b, t]
-                self.txt_w[b][t].set_text("pad" if wt == 0 else f"{wt:.2g}")
-                self.txt_w[b][t].set_color("#aab7b8" if wt == 0 else ("white" if wt > 2 else "black"))
-                g = d.grad_scale[b, t]
-                self.txt_g[b][t].set_text("" if g == 0 else _frac(g))
-                self.txt_g[b][t].set_color("white" if g > 0.2 else "black")
-        label, words = CONVENTIONS[d.convention]
-        self.title.set_text(f"loss = Σ w·ℓ / Z = {d.numerator:.2f} / {d.denominator:.4g} = {d.loss:.4f}\n"
-                            f"lengths {d.lengths}, {WEIGHT_SCHEMES[d.scheme]}")
-        self.sub.set_text(f"{label}:  {words}")
-        notes = {
-            "tfa": "every token's gradient is w/Σw: the scale does not depend on the lengths",
-            "nonzero": "equals the tfa default for a 0/1 mask; differs for fractional weights",
-            "batch": "long sequences dominate; the gradient grows with the lengths (effective learning rate ∝ mean length)",
-            "torch": "for a 0/1 mask: the mean over non-ignored tokens; an all-padding batch gives nan (0/0) in PyTorch",
-        }
-        self.note.set_text(notes[d.convention])
-        return self.blit.png("grid", self.colors)
-
-
-def sequence_loss_axes(
-    presets: dict[str, Sequence[int]] | None = None,
-    schemes: Sequence[str] = tuple(WEIGHT_SCHEMES),
-    conventions: Sequence[str] = tuple(CONVENTIONS),
-    *,
-    seed: int = 0,
-) -> list[Axis]:
-    """The controls of :func:`sequence_loss_widget` (checked), in display order."""
-    presets = dict(LENGTH_PRESETS if presets is None else presets)
-    if not presets:
-        raise ValueError("presets must not be empty")
-    for name, lens in presets.items():
-        sequence_loss_data(lens, "mask", "tfa", seed=seed)  # validates, naming the bad argument
-    for s in schemes:
-        if s not in WEIGHT_SCHEMES:
-            raise ValueError(f"schemes must hold keys of {sorted(WEIGHT_SCHEMES)}, got {s!r}")
-    for c in conventions:
-        if c not in CONVENTIONS:
-            raise ValueError(f"conventions must hold keys of {sorted(CONVENTIONS)}, got {c!r}")
-    return [
-        Axis("lengths", "lengths", tuple(presets), tuple(tuple(int(x) for x in v) for v in presets.values()),
-             "dropdown"),
-        Axis("scheme", "weights", tuple(WEIGHT_SCHEMES[s] for s in schemes), tuple(schemes), "dropdown"),
-        Axis("convention", "normalise", tuple(CONVENTIONS[c][0] for c in conventions), tuple(conventions),
-             "dropdown"),
-    ]
-
-
-def sequence_loss_widget(
-    presets: dict[str, Sequence[int]] | None = None,
-    schemes: Sequence[str] = tuple(WEIGHT_SCHEMES),
-    conventions: Sequence[str] = tuple(CONVENTIONS),
-    *,
-    seed: int = 0,
-    width: int = 640,
-    height: int = 380,
-    colors: int = 24,
-) -> FrameWidget:
-    """Which tokens count in the sequence loss of a padded (B, T) = (4, 8) batch.
-
-    Controls (dropdowns): the lengths (preset batch compositions), the
-    weighting scheme and the normalisation convention.  Each frame shows the
-    weights, the loss value ``Σ w ℓ / Z`` and each token's gradient scale
-    ``w_bl / Z`` from :func:`seqlib.loss.sequence_loss_backward`.
+    Controls: the length of each sequence (4 sliders, 0..8), the weighting
+    scheme (mask / ramp / last token × 3) and the normalisation convention
+    (token mean Z = N, nonzero-token mean Z = n, PyTorch's mean, per batch
+    Z = B, per-sequence mean).  The picture: the weights w_bl; each token's
+    gradient scale ``w_bl / Z`` from :func:`seqlib.loss.sequence_loss_backward`;
+    each sequence's totals ``Σ_l w_bl`` and ``Σ_l w_bl / Z`` as bars; the loss
+    ``Σ w ℓ / Z`` with its numerator and denominator.
 
     Parameters
     ----------
-    presets : dict, optional
-        ``{label: 4 lengths}``; default :data:`LENGTH_PRESETS`.  Not all-zero.
-    schemes : sequence of {"mask", "ramp", "last3"}
-    conventions : sequence of {"tfa", "nonzero", "batch", "torch"}
+    lengths : sequence of 4 ints in [0, 8]
+        The initial lengths (default (8, 5, 3, 2)).
+    scheme : {"mask", "ramp", "last3"}
+    convention : {"tfa", "nonzero", "torch", "batch", "per_sequence"}
     seed : int
         Seeds the logits and targets.
-    width, height, colors : int
-        Design size of a frame in pixels (drawn at 2x), palette size.
 
     Returns
     -------
-    FrameWidget
-        CSS class ``seqlib-sequence-loss``; live: ``w.show(lengths=(7, 7, 3, 1), scheme="ramp")``.
+    SequenceLossWidget
+        CSS class ``seqlib-sequence-loss``; ``w.show(lengths=(7, 7, 3, 1), scheme="ramp")`` moves it.
     """
-    axes = sequence_loss_axes(presets, schemes, conventions, seed=seed)
-    return FrameWidget(axes, lambda: _Renderer(width, height, colors, seed), css_class="seqlib-sequence-loss",
-                       title="which tokens count in the sequence loss",
-                       alt=lambda setting: sequence_loss_alt(setting, seed))
-
-
-def sequence_loss_alt(setting: dict[str, Any], seed: int = 0) -> str:
-    """Alt text of the frame of ``setting``: what the two grids show and the loss value."""
-    d = sequence_loss_data(setting["lengths"], setting["scheme"], setting["convention"], seed=seed)
-    label, words = CONVENTIONS[d.convention]
-    return (f"Two grids of a padded batch of {B} sequences by {T} positions, lengths {d.lengths}, weights "
-            f"'{WEIGHT_SCHEMES[d.scheme]}', normalised by {label} ({words}). Left: each token's weight, padding "
-            f"greyed out; right: each token's gradient scale w/Z. Loss = {d.numerator:.2f} / {d.denominator:.4g} "
-            f"= {d.loss:.4f}.")
+    lens = _check_lengths(lengths)
+    setting = dict(zip(LENGTH_KEYS, lens), scheme=scheme, convention=convention)
+    return SequenceLossWidget(setting, seed=seed)

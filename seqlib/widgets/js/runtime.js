@@ -124,7 +124,7 @@ const TEX_SYMBOLS = {
   "\\sum": "∑", "\\log": "log", "\\top": "⊤", "\\to": "→", "\\infty": "∞", "\\approx": "≈", "\\,": " ",
   "\\;": " ", "\\quad": "  ", "\\partial": "∂", "\\alpha": "α", "\\rho": "ρ", "\\prime": "′",
   "\\ne": "≠", "\\lt": "<", "\\gt": ">", "\\mid": "|", "\\ldots": "…", "\\dots": "…", "\\lvert": "|",
-  "\\rvert": "|", "\\left": "", "\\right": "", "\\mathcal{L}": "𝓛", "\\eta": "η", "\\tau": "τ",
+  "\\rvert": "|", "\\backslash": "\\", "\\left": "", "\\right": "", "\\mathcal{L}": "𝓛", "\\eta": "η", "\\tau": "τ",
 };
 
 // A fallback for the labels' small TeX: letters italic, \bsf{x} and \boldsymbol{x} bold,
@@ -162,6 +162,11 @@ function texFallback(src) {
     const name = "\\" + m[1];
     if (name === "\\bsf" || name === "\\boldsymbol" || name === "\\mathbf") return `<b class="sb-bsf">${group()}</b>`;
     if (name === "\\mathrm" || name === "\\operatorname" || name === "\\text") return esc(rawGroup());
+    if (name === "\\mathbb") {  // double-struck capitals, e.g. 𝕃
+      const r = rawGroup();
+      const special = { C: "ℂ", H: "ℍ", N: "ℕ", P: "ℙ", Q: "ℚ", R: "ℝ", Z: "ℤ" };
+      return [...r].map((c) => special[c] || (/[A-Z]/.test(c) ? String.fromCodePoint(0x1d538 + c.charCodeAt(0) - 65) : c)).join("");
+    }
     if (name === "\\frac") { const a = group(); const b = group(); return `${a}/${b}`; }
     if (name === "\\hat") {  // a combining circumflex inside the letter's element: p̂
       const g = group();
