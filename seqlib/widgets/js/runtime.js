@@ -184,7 +184,8 @@ function texFallback(src) {
     else if (c === "{" ) out += group();
     else if (/[a-zA-Z]/.test(c)) { out += `<i>${c}</i>`; i++; }
     else if (c === "'") { out += "′"; i++; }
-    else if (c === " ") i++;  // math mode ignores spaces
+    else if (c === " ") i++;  // math mode ignores spaces ...
+    else if ("=+<>".includes(c) || c === "\u2212") { out += ` ${esc(c)} `; i++; }  // ... and spaces relations
     else { out += esc(c); i++; }
   }
   return out;
