@@ -214,10 +214,14 @@ def test_gated_flow_widget_numbers(gated):
 
 
 def test_package_data_lists_the_scripts():
-    """pyproject's package-data globs cover every script the ESMs read (else the wheel lacks them)."""
-    text = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    """pyproject's package-data covers every script the ESMs read (else the wheel lacks them)."""
+    import tomllib
+
+    conf = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    data = conf["tool"]["setuptools"]["package-data"]
+    packages = conf["tool"]["setuptools"]["packages"]
     for path in JS_DIR.rglob("*"):
         if path.suffix in (".js", ".css"):
-            rel = path.relative_to(JS_DIR.parent).as_posix()
-            folder = rel.rsplit("/", 1)[0]
-            assert f'"{folder}/*{path.suffix}"' in text, f"{rel} is not in pyproject's package-data"
+            pkg = ".".join(path.relative_to(JS_DIR.parents[2]).parent.parts)
+            assert pkg in packages and f"*{path.suffix}" in data.get(pkg, []), \
+                f"{path.name}: package {pkg} or its *{path.suffix} is not in pyproject's packages/package-data"
