@@ -15,6 +15,7 @@ import seqlib.seq2seq_data as nd
 from seqlib import decode
 from seqlib.widgets import decoding_widget, default_axes
 from seqlib.widgets import decoding as _decoding
+from seqlib.widgets._engine import packed
 from seqlib.widgets._mirror_check import compare, node_compute
 from seqlib.widgets.decoding import (DEFAULT_BEAM, DEFAULT_NUMBER, DEFAULT_STEP, MAX_NUMBER, _default_inputs,
                                      book_model, decoding_data)
@@ -200,7 +201,9 @@ def test_mirror_check_can_fail(book, tmp_path):
     """A perturbed weight in the page's base shows up in the comparison (the check is not vacuous)."""
     w = decoding_widget()
     b = dict(w.base)
-    b["params"] = {**b["params"], "b_y": [v + (1e-6 if i == 5 else 0.0) for i, v in enumerate(b["params"]["b_y"])]}
+    b_y = np.array(w._params["b_y"], dtype=float)
+    b_y[5] += 1e-6
+    b["params"] = {**b["params"], "b_y": packed(b_y)}
     w.base = b
     page = node_compute(w, [{"step": 1}], tmp_path)[0]
     err, _ = compare(page, book.expected(step=1))

@@ -30,10 +30,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ._engine import BookWidget
+from ._engine import BookWidget, headless
 
 __all__ = ["gradient_flow_widget", "gated_flow_widget", "unrolled_graph_widget", "sequence_loss_widget",
-           "decoding_widget", "BookWidget", "WIDGETS", "default_axes", "expected_frame"]
+           "decoding_widget", "BookWidget", "headless", "WIDGETS", "default_axes", "expected_frame"]
 
 #: kind -> CSS marker class of the factory's widget
 WIDGETS: dict[str, str] = {
@@ -87,12 +87,18 @@ def _check_kind(kind: str) -> None:
 
 
 def default_axes(kind: str) -> dict[str, Any]:
-    """The default setting of a factory's widget: control name -> value."""
+    """The default setting of a factory's widget: control name -> value.
+
+    The widget built to read it opens no comm (:func:`headless`), so a
+    notebook that calls this saves no second copy of the widget in its page.
+    """
     _check_kind(kind)
-    return dict(_factories()[kind]().setting)
+    with headless():
+        return dict(_factories()[kind]().setting)
 
 
 def expected_frame(kind: str, **setting: Any) -> dict[str, Any]:
     """seqlib's numbers for ``setting`` (keys as in :func:`default_axes`) of a widget built with defaults."""
     _check_kind(kind)
-    return _factories()[kind]().expected(**setting)
+    with headless():
+        return _factories()[kind]().expected(**setting)

@@ -35,6 +35,9 @@ exports ``render``.
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import contextvars
 import functools
 import math
 import time
@@ -45,7 +48,7 @@ import anywidget
 import numpy as np
 import traitlets
 
-__all__ = ["BookWidget", "jsonable", "esm_source", "JS_DIR", "CSS_CLASS_PREFIX"]
+__all__ = ["BookWidget", "headless", "jsonable", "packed", "esm_source", "JS_DIR", "CSS_CLASS_PREFIX"]
 
 JS_DIR = Path(__file__).resolve().parent / "js"
 CSS_CLASS_PREFIX = "seqlib-"
@@ -76,6 +79,41 @@ def jsonable(x: Any) -> Any:
     if x is None or isinstance(x, str):
         return x
     raise TypeError(f"cannot send a {type(x).__name__} to the page: {x!r}")
+
+
+_HEADLESS: contextvars.ContextVar[bool] = contextvars.ContextVar("seqlib_widgets_headless", default=False)
+
+
+@contextlib.contextmanager
+def headless() -> Any:
+    """Widgets built inside this block open no comm: Python objects for their numbers only.
+
+    A widget built in a notebook opens a comm, and the executed notebook saves
+    its state in the page even if it is never displayed (and even after
+    ``close()``: nbclient keeps every model it saw).  A hidden cell that only
+    needs a widget's numbers (``w.expected(...)``, ``w.setting``) builds it here:
+
+    >>> from seqlib.widgets import gradient_flow_widget, headless
+    >>> with headless():
+    ...     w = gradient_flow_widget()
+    >>> w.comm is None
+    True
+    """
+    token = _HEADLESS.set(True)
+    try:
+        yield
+    finally:
+        _HEADLESS.reset(token)
+
+
+def packed(a: Any) -> dict[str, Any]:
+    """A float array for the page in 8 bytes a number (base64 of little-endian float64), not ~20 characters.
+
+    ``{"__f64__": "<base64>", "shape": [...]}``; the page reads it back with
+    ``unpackF64`` (js/runtime.js) into a flat Float64Array, bit for bit.
+    """
+    arr = np.ascontiguousarray(np.asarray(a, dtype=np.float64)).astype("<f8", copy=False)
+    return {"__f64__": base64.b64encode(arr.tobytes()).decode("ascii"), "shape": list(arr.shape)}
 
 
 @functools.lru_cache(maxsize=None)
@@ -170,6 +208,12 @@ class BookWidget(anywidget.AnyWidget):
 
     def _on_setting(self, change: dict) -> None:
         self.data = self._compute_data(self.check_setting(dict(change["new"])))
+
+    def open(self) -> None:
+        """Open the comm to the front end, unless built inside :func:`headless`."""
+        if _HEADLESS.get():
+            return
+        super().open()
 
     def _on_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "hello":

@@ -32,7 +32,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .. import decode, seq2seq, seq2seq_data
-from ._engine import BookWidget
+from ._engine import BookWidget, packed
 
 __all__ = ["decoding_widget", "decoding_data", "DecodingTrace", "DecodingWidget", "book_model",
            "DEFAULT_EXAMPLES", "DEFAULT_NUMBER", "BEAM_WIDTHS", "MAX_NUMBER"]
@@ -208,7 +208,9 @@ class DecodingWidget(BookWidget):
         self._config = config
         self._max_len = int(max_len)
         self._cache: dict[tuple[int, int], DecodingTrace] = {}
-        base = {"params": self._params, "D": config.D, "H": config.H, "V_x": config.V_x, "V_y": config.V_y,
+        # the weights packed as float64 (8 bytes a number in the page instead of ~20 as JSON text)
+        base = {"params": {k: packed(v) for k, v in self._params.items()}, "D": config.D, "H": config.H,
+                "V_x": config.V_x, "V_y": config.V_y,
                 "eos": config.eos, "bos": config.bos, "context": bool(config.context)}
         options = {"vocab": list(seq2seq_data.TGT_VOCAB), "presets": [int(n) for n in presets],
                    "max_number": MAX_NUMBER, "beam_widths": list(BEAM_WIDTHS), "max_beam": MAX_BEAM,

@@ -53,6 +53,22 @@ function setAttrs(el, attrs) {
   }
 }
 
+// ------------------------------------------------------------------ arrays from Python
+
+// A flat Float64Array from a nested list of numbers, or from a packed array
+// ({__f64__: base64 of little-endian float64, shape}: _engine.packed), bit for bit.
+function unpackF64(v) {
+  if (v && typeof v === "object" && typeof v.__f64__ === "string") {
+    const bin = atob(v.__f64__);
+    const view = new DataView(new ArrayBuffer(bin.length));
+    for (let i = 0; i < bin.length; i++) view.setUint8(i, bin.charCodeAt(i));
+    const out = new Float64Array(bin.length / 8);
+    for (let i = 0; i < out.length; i++) out[i] = view.getFloat64(8 * i, true);
+    return out;
+  }
+  return Float64Array.from(Array.isArray(v) ? v.flat(Infinity) : [v]);
+}
+
 // ------------------------------------------------------------------ numbers as text
 
 const SUPERSCRIPT = { "-": "\u207b", "0": "\u2070", "1": "\u00b9", "2": "\u00b2", "3": "\u00b3", "4": "\u2074",

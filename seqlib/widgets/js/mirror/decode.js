@@ -67,7 +67,7 @@ const DECODE = (() => {
 
   // ---------------------------------------------------------------- the model
 
-  const flat = (a) => Float64Array.from(a.flat(Infinity));
+  const flat = unpackF64;  // js/runtime.js: nested lists or packed float64
 
   // The model of base = {params: {E_x (V_x, D), E_y (V_y, D), enc_W_xh (D, H), enc_W_hh (H, H), enc_b_h (H),
   // dec_W_xh (D [+H], H), dec_W_hh, dec_b_h, W_hy (H, V_y), b_y (V_y)}, D, H, V_x, V_y, eos, bos, context}
