@@ -571,5 +571,9 @@ function mountWidget({ model, el }, VIEW) {
     typeset: typesetDone,
   };
   typesetDone().then(() => { root.dataset.ready = "1"; });
+  // Warm up: compute the current setting once when the page is idle (numbers discarded), so
+  // that the reader's first change does not also pay for compiling the page's numeric code.
+  const idle = globalThis.requestIdleCallback || ((f) => setTimeout(f, 200));
+  idle(() => { if (!live) { try { VIEW.compute(setting, base, options); } catch (err) { console.error(err); } } });
   return () => { ro.disconnect(); Object.values(controls).forEach((c) => c.stop && c.stop()); };
 }

@@ -93,14 +93,7 @@ const RNN = (() => {
         }
         if (t > start) {
           // delta = g @ W_hh^T: delta[b, i] = Σ_j g[b, j] W_hh[i, j]   (eq. bptt_jacobian)
-          for (let b = 0; b < B; b++) {
-            for (let i = 0; i < H; i++) {
-              let acc = 0;
-              const wi = i * H, gb = b * H;
-              for (let j = 0; j < H; j++) acc += g[gb + j] * W_hh[wi + j];
-              delta[gb + i] = acc;
-            }
-          }
+          stepBack(g, W_hh, B, H, delta);
           if (t - 1 >= seedStart) {
             for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) delta[b * H + j] += dh[(b * T + t - 1) * H + j];
           }
@@ -108,6 +101,34 @@ const RNN = (() => {
       }
     }
     return deltas;
+  }
+
+  // out (B, H) = g (B, H) @ W^T, i.e. out[b, i] = Σ_j g[b, j] W[i, j], summed in j order.
+  // Four rows of g at a time share each row of W (the same sums, fewer loads).
+  function stepBack(g, W, B, H, out) {
+    let b = 0;
+    for (; b + 3 < B; b += 4) {
+      const g0 = b * H, g1 = g0 + H, g2 = g1 + H, g3 = g2 + H;
+      for (let i = 0; i < H; i++) {
+        const wi = i * H;
+        let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        for (let j = 0; j < H; j++) {
+          const w = W[wi + j];
+          a0 += g[g0 + j] * w; a1 += g[g1 + j] * w; a2 += g[g2 + j] * w; a3 += g[g3 + j] * w;
+        }
+        out[g0 + i] = a0; out[g1 + i] = a1; out[g2 + i] = a2; out[g3 + i] = a3;
+      }
+    }
+    for (; b < B; b++) {
+      const gb = b * H;
+      for (let i = 0; i < H; i++) {
+        const wi = i * H;
+        let acc = 0;
+        for (let j = 0; j < H; j++) acc += g[gb + j] * W[wi + j];
+        out[gb + i] = acc;
+      }
+    }
+    return out;
   }
 
   // Squared Frobenius norm over batch and hidden of each step of a (B, T, H) array -> (T)
@@ -127,13 +148,27 @@ const RNN = (() => {
   function lossToStateNorms(dh, fprime, W_hh, truncate, B, T, H) {
     const k = truncate === null || truncate === undefined ? T : truncate;
     const G = new Float64Array(T * T);
-    const deltas = new Float64Array(B * T * H);
+    const delta = new Float64Array(B * H), g = new Float64Array(B * H);
     for (let t = 1; t <= T; t++) {
       const start = Math.floor((t - 1) / k) * k;
-      deltas.fill(0);
-      backpropWindows(dh, fprime, W_hh, [[start, t - 1, t]], B, T, H, deltas);
-      const n = stepNorms(deltas, B, T, H);
-      for (let kk = 0; kk < T; kk++) G[(t - 1) * T + kk] = n[kk];
+      // the window [start, t-1, t] of backpropWindows, seeded with dℓ_t/dh_t only:
+      // δ_s = (δ_{s+1} ⊙ f'(a_{s+1})) W_hh^T down to s = start, each δ_s's norm kept
+      for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) delta[b * H + j] = dh[(b * T + t - 1) * H + j];
+      for (let s = t - 1; s >= start; s--) {
+        let acc = 0;
+        for (let b = 0; b < B; b++) {
+          let sq = 0;
+          const o = (b * T + s) * H;
+          for (let j = 0; j < H; j++) {
+            const d = delta[b * H + j];
+            sq += d * d;
+            g[b * H + j] = d * fprime[o + j];
+          }
+          acc += sq;
+        }
+        G[(t - 1) * T + s] = Math.sqrt(acc);
+        if (s > start) stepBack(g, W_hh, B, H, delta);
+      }
     }
     return G;
   }
@@ -145,5 +180,5 @@ const RNN = (() => {
     return stepNorms(deltas, B, T, H);
   }
 
-  return { ACT, matmul, forward, chunkWindows, backpropWindows, stepNorms, lossToStateNorms, stateGradientNorms };
+  return { ACT, matmul, forward, chunkWindows, backpropWindows, stepBack, stepNorms, lossToStateNorms, stateGradientNorms };
 })();

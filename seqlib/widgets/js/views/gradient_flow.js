@@ -79,23 +79,33 @@ const VIEW = (() => {
     }
     const { B, D, H } = base;
     const act = o.gated ? "tanh" : st.activation;
-    const x = sliceTime(base.x, B, base.T, D, T);
-    const dh = sliceTime(base.dh, B, base.T, H, T);
-    const W_xh = Float64Array.from(base.W_xh.flat());
-    const W_hh = Float64Array.from(base.W_hh_unit.flat(), (v) => st.spectral_norm * v);
+    const f = flatBase(base);
+    const x = sliceTime(f.x, B, f.Tmax, D, T);
+    const dh = sliceTime(f.dh, B, f.Tmax, H, T);
+    const W_hh = f.W_hh_unit.map((v) => st.spectral_norm * v);
+    const W_xh = f.W_xh;
     const fw = RNN.forward(x, W_xh, W_hh, new Float64Array(H), act, B, T, D, H);
     const G = RNN.lossToStateNorms(dh, fw.fprime, W_hh, st.truncate, B, T, H);
     const dn = RNN.stateGradientNorms(dh, fw.fprime, W_hh, st.truncate, B, T, H);
     return { G: rows(G, T), delta_norms: Array.from(dn) };
   }
 
-  // the first T steps of a (B, Tmax, n) nested array, flat (B, T, n)
+  // the base's nested lists as flat Float64Arrays, once per base object
+  const FLAT = new WeakMap();
+  function flatBase(base) {
+    let f = FLAT.get(base);
+    if (!f) {
+      f = { x: unpackF64(base.x), dh: unpackF64(base.dh), W_xh: unpackF64(base.W_xh),
+        W_hh_unit: unpackF64(base.W_hh_unit), Tmax: base.x[0].length };
+      FLAT.set(base, f);
+    }
+    return f;
+  }
+
+  // the first T steps of a flat (B, Tmax, n) array, flat (B, T, n)
   function sliceTime(a, B, Tmax, n, T) {
     const out = new Float64Array(B * T * n);
-    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
-      const row = a[b][t];
-      for (let j = 0; j < n; j++) out[(b * T + t) * n + j] = row[j];
-    }
+    for (let b = 0; b < B; b++) out.set(a.subarray(b * Tmax * n, (b * Tmax + T) * n), b * T * n);
     return out;
   }
 
@@ -138,6 +148,22 @@ const VIEW = (() => {
     }
   }
 
+  // "M x,y h w v h h -w z" of every cell k <= t of a T x T map, row by row (cached per geometry)
+  let cellCache = { key: "", cells: [] };
+  function cellPaths(T, x0, y0, cw, ch) {
+    const key = [T, x0, y0, cw, ch].join(",");
+    if (cellCache.key !== key) {
+      const r2 = (v) => Math.round(v * 100) / 100;
+      const cells = [];
+      const w = r2(cw + 0.3), hh = r2(ch + 0.3);
+      for (let t = 0; t < T; t++) {
+        for (let k = 0; k <= t; k++) cells.push(`M${r2(x0 + k * cw)},${r2(y0 + t * ch)}h${w}v${hh}h${-w}z`);
+      }
+      cellCache = { key, cells };
+    }
+    return cellCache.cells;
+  }
+
   function colorOf(v, dec) {
     // log10 value in [-dec, dec] -> viridis
     const u = (Math.log10(v) + dec) / (2 * dec);
@@ -156,19 +182,21 @@ const VIEW = (() => {
       ariaLabel: "heat map of G[t, k]",
     });
     // one path per colour bin, plus one for the cells the truncation cuts (G = 0)
-    const paths = new Array(NBINS).fill("");
-    let cut = "";
     const cw = p.inner.w / T, ch = p.inner.h / T;
     const x0 = p.margin.l, y0 = p.margin.t;
-    for (let t = 0; t < T; t++) {
+    const cells = cellPaths(T, x0, y0, cw, ch);
+    const bins = Array.from({ length: NBINS }, () => []);
+    const cutCells = [];
+    for (let t = 0, n = 0; t < T; t++) {
       const row = G[t];
-      for (let k = 0; k <= t; k++) {
+      for (let k = 0; k <= t; k++, n++) {
         const v = row[k];
-        const r = `M${(x0 + k * cw).toFixed(2)},${(y0 + t * ch).toFixed(2)}h${(cw + 0.3).toFixed(2)}v${(ch + 0.3).toFixed(2)}h${(-cw - 0.3).toFixed(2)}z`;
-        if (v === null || !(v > 0)) cut += r;
-        else paths[colorOf(v, dec)] += r;
+        if (v === null || !(v > 0)) cutCells.push(cells[n]);
+        else bins[colorOf(v, dec)].push(cells[n]);
       }
     }
+    const paths = bins.map((b) => b.join(""));
+    const cut = cutCells.join("");
     const g = s("g", { class: "sb-heat", "shape-rendering": "crispEdges" });
     if (cut) g.append(s("path", { d: cut, fill: "var(--sb-surface)", class: "sb-cut" }));
     paths.forEach((d, i) => { if (d) g.append(s("path", { d, fill: viridis((i + 0.5) / NBINS) })); });
