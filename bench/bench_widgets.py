@@ -8,17 +8,18 @@ Page weight: for each chapter page that holds a widget (``_build/html``, so
 vendored JavaScript every widget page shares (``vendor/``: the widget
 manager, RequireJS, anywidget, MathJax) and the theme's files.
 
-Repaint: a one-page book built here holds the gradient-flow and gated-flow
-widgets with H = 32 (the book's have H = 16) and every other widget as the
-chapters build it.  In headless Chromium, with no kernel, each widget is
-moved to ``--changes`` random settings (T = 100 for the flow widgets) through
-``el.seqbook.set``; for each change the script reads the page's compute time
-and draw time (``el.seqbook.repaint``) and the time until the frame that
-shows it has been painted (a task queued from the next animation-frame
-callback: the browser's style, layout and paint included, and the wait for
-the display's next frame).  It prints
-the median and the largest; nothing is asserted (timings never go into
-tests).
+Repaint, in headless Chromium with no kernel: each widget on its chapter
+page of the built book, and, on a one-page book built here, the
+gradient-flow and gated-flow widgets with T = 100 and H = 32 (twice the
+book's H).  Each widget is moved to ``--changes`` random settings through
+``el.seqbook.set``, after the page's idle warm-up; for each change the
+script reads the page's compute time and draw time (``el.seqbook.repaint``),
+the time until the new picture is laid out (compute, draw, and the
+browser's style and layout, forced at once), and the time until the frame
+that shows it has been painted (a task queued from the next animation-frame
+callback: paint included, and the wait for the display's next frame).  It
+prints the median and the largest; nothing is asserted (timings never go
+into tests).
 """
 
 from __future__ import annotations
@@ -49,11 +50,11 @@ WIDGET_PAGES = {
 CELLS = {
     "gradient_flow": "from seqlib.widgets import gradient_flow_widget\n\ngradient_flow_widget(T=100, H=32)",
     "gated_flow": "from seqlib.widgets import gated_flow_widget\n\ngated_flow_widget(T=100, H=32)",
-    "unrolled": "from seqlib.widgets import unrolled_graph_widget\n\nunrolled_graph_widget()",
-    "sequence_loss": "from seqlib.widgets import sequence_loss_widget\n\nsequence_loss_widget()",
-    "decoding": "from seqlib.widgets import decoding_widget\n\ndecoding_widget()",
 }
 FACTORY_ARGS = {"gradient_flow": {"T": 100, "H": 32}, "gated_flow": {"T": 100, "H": 32}}
+#: per change: the page's compute, its draw, the whole update until the new picture is laid out
+#: (compute + draw + the browser's style and layout), and the time until it has been painted
+KEYS = ("compute", "draw", "update", "frame")
 
 
 REPAINT_JS = """async ([sel, settings]) => {
@@ -61,55 +62,69 @@ REPAINT_JS = """async ([sel, settings]) => {
   const out = [];
   for (const s of settings) {
     const t0 = performance.now();
-    await el.seqbook.set(s);
+    const done = el.seqbook.set(s);   // computes and draws synchronously
+    void el.offsetHeight;             // forces the style and layout of the new picture now
     const t1 = performance.now();
+    await done;
     // the next frame's rendering runs after its animation-frame callbacks: a task queued from
     // one runs once that frame has been painted
     await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
-    out.push({compute: el.seqbook.repaint.computeMs, draw: el.seqbook.repaint.drawMs, set: t1 - t0,
+    out.push({compute: el.seqbook.repaint.computeMs, draw: el.seqbook.repaint.drawMs, update: t1 - t0,
               frame: performance.now() - t0});
   }
   return out;
 }"""
 
 
-def repaint_times(changes: int, seed: int) -> dict[str, dict[str, float]]:
+def _summary(rows: list[dict[str, float]], H: int | None) -> dict[str, float]:
+    return {"changes": len(rows), **{f"{k}_median_ms": statistics.median(r[k] for r in rows) for k in KEYS},
+            **{f"{k}_max_ms": max(r[k] for r in rows) for k in KEYS}, "H": H}
+
+
+def _measure(page, kind: str, changes: int, seed: int, factory_args: dict) -> list[dict[str, float]]:
+    from seqlib.widgets import WIDGETS, _factories, headless
+
+    with headless():
+        w = _factories()[kind](**factory_args)
+    settings = w.random_settings(np.random.default_rng(seed), changes)
+    if "T" in factory_args:
+        settings = [{**s, "T": factory_args["T"]} for s in settings]
+    sel = f"div.{WIDGETS[kind]}"
+    page.locator(sel).first.scroll_into_view_if_needed()
+    page.wait_for_timeout(2500)  # the page's idle warm-up (at most 1.5 s after load)
+    return page.evaluate(REPAINT_JS, [sel, settings])
+
+
+def repaint_times(changes: int, seed: int, book: Path) -> dict[str, dict[str, dict[str, float]]]:
+    """{"book": each chapter's widget on its page, "H32": the flow widgets at H = 32 on one page}."""
     import jupytext
     import nbformat.v4 as nbf
     from playwright.sync_api import sync_playwright
 
-    from seqlib.widgets import WIDGETS, _factories
-
     cells = [nbf.new_markdown_cell("# Widget benchmark")]
-    cells += [nbf.new_code_cell(code, metadata={"tags": ["hide-input"]}) for code in CELLS.values()]
+    cells += [nbf.new_code_cell(CELLS[k], metadata={"tags": ["hide-input"]}) for k in FACTORY_ARGS]
     kernel = {"display_name": "Python 3", "language": "python", "name": "python3"}
     text = jupytext.writes(nbf.new_notebook(cells=cells, metadata={"kernelspec": kernel}), fmt="md:myst")
     import pytest  # build_probe_book reports a failed build through pytest.fail
 
+    results: dict[str, dict[str, dict[str, float]]] = {"book": {}, "H32": {}}
+    viewport = {"width": 1280, "height": 800}
     with tempfile.TemporaryDirectory() as tmp:
         try:
             html = bookcheck.build_probe_book(Path(tmp), {"bench.md": text}, root="bench")
         except pytest.fail.Exception as exc:  # type: ignore[attr-defined]
             raise SystemExit(str(exc))
-        results = {}
-        with sync_playwright() as p, bookcheck.serve(html) as origin:
+        with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=bookcheck.find_chromium(), headless=True,
                                         args=bookcheck.LAUNCH_ARGS)
-            with bookcheck.open_page(browser, origin, "bench.html", viewport={"width": 1280, "height": 800}) as (page, _):
-                for kind in CELLS:
-                    w = _factories()[kind](**FACTORY_ARGS.get(kind, {}))
-                    settings = w.random_settings(np.random.default_rng(seed), changes)
-                    if kind in FACTORY_ARGS:
-                        settings = [{**s, "T": 100} for s in settings]
-                    sel = f"div.{WIDGETS[kind]}"
-                    page.locator(sel).first.scroll_into_view_if_needed()
-                    rows = page.evaluate(REPAINT_JS, [sel, settings])
-                    results[kind] = {
-                        "changes": len(rows),
-                        **{f"{k}_median_ms": statistics.median(r[k] for r in rows) for k in ("compute", "draw", "frame")},
-                        **{f"{k}_max_ms": max(r[k] for r in rows) for k in ("compute", "draw", "frame")},
-                        "H": FACTORY_ARGS.get(kind, {}).get("H"),
-                    }
+            with bookcheck.serve(book) as origin:
+                for kind, rel in WIDGET_PAGES.items():
+                    with bookcheck.open_page(browser, origin, rel, viewport=viewport) as (page, _):
+                        results["book"][kind] = _summary(_measure(page, kind, changes, seed, {}), None)
+            with bookcheck.serve(html) as origin:
+                with bookcheck.open_page(browser, origin, "bench.html", viewport=viewport) as (page, _):
+                    for kind, args in FACTORY_ARGS.items():
+                        results["H32"][kind] = _summary(_measure(page, kind, changes, seed, args), args["H"])
             browser.close()
     return results
 
@@ -130,13 +145,14 @@ def main() -> None:
         print(f"  {rel:32s} {kind:14s} HTML {w['html'] / 1e6:5.2f} MB + images {w['images'] / 1e6:5.2f} MB"
               f" = {w['total'] / 1e6:5.2f} MB")
     t0 = time.perf_counter()
-    times = repaint_times(args.changes, args.seed)
-    print(f"\nrepaint after a control change, static page, {args.changes} random settings each "
-          f"(flow widgets at T = 100, H = 32); ms, median / largest")
-    print(f"  {'widget':14s} {'compute':>15s} {'draw':>15s} {'to next frame':>15s}")
-    for kind, r in times.items():
-        print(f"  {kind:14s} " + " ".join(f"{r[k + '_median_ms']:6.1f} / {r[k + '_max_ms']:6.1f}"
-                                          for k in ("compute", "draw", "frame")))
+    times = repaint_times(args.changes, args.seed, html_dir)
+    for key, title in (("book", "each widget on its chapter page"),
+                       ("H32", "the flow widgets at T = 100, H = 32 (the book's H is 16)")):
+        print(f"\nrepaint after a control change, static page, {args.changes} random settings each: "
+              f"{title}; ms, median / largest")
+        print(f"  {'widget':14s} {'compute':>15s} {'draw':>15s} {'laid out':>15s} {'painted':>15s}")
+        for kind, r in times[key].items():
+            print(f"  {kind:14s} " + " ".join(f"{r[k + '_median_ms']:6.1f} / {r[k + '_max_ms']:6.1f}" for k in KEYS))
     print(f"(benchmark {time.perf_counter() - t0:.0f} s)")
     if args.save:
         out = {"machine": {"platform": platform.platform(), "python": platform.python_version(),

@@ -14,6 +14,8 @@
 //   normalize(setting, options, base) -> setting        optional: e.g. clamp κ to T
 //   refresh(controls, setting, options, base)           optional: change a control's stops (ctl.setValues)
 //   describe(data, setting, options) -> string          optional: the picture's text alternative
+//   warmup(setting, base, options)                      optional: compute what the first changes will
+//                                                       (run once when the page is idle; default: compute)
 //
 // Test hooks, on the widget's root element (`.seqlib-widget`): el.seqbook =
 //   {kind, live, setting, data, compute(setting), set(partial) -> Promise, repaint: {computeMs, drawMs}}
@@ -573,7 +575,13 @@ function mountWidget({ model, el }, VIEW) {
   typesetDone().then(() => { root.dataset.ready = "1"; });
   // Warm up: compute the current setting once when the page is idle (numbers discarded), so
   // that the reader's first change does not also pay for compiling the page's numeric code.
-  const idle = globalThis.requestIdleCallback || ((f) => setTimeout(f, 200));
-  idle(() => { if (!live) { try { VIEW.compute(setting, base, options); } catch (err) { console.error(err); } } });
+  const idle = globalThis.requestIdleCallback ? (f) => requestIdleCallback(f, { timeout: 1500 })
+    : (f) => setTimeout(f, 300);
+  idle(() => {
+    if (live) return;
+    try {
+      if (VIEW.warmup) VIEW.warmup(setting, base, options); else VIEW.compute(setting, base, options);
+    } catch (err) { console.error(err); }
+  });
   return () => { ro.disconnect(); Object.values(controls).forEach((c) => c.stop && c.stop()); };
 }

@@ -225,6 +225,8 @@ const VIEW = (() => {
   function drawColorbar(view, width) {
     const dec = view.options.color_decades;
     const host = view.colorbar;
+    if (host.dataset.width === String(width)) return;  // the scale is fixed: redraw only at a new width
+    host.dataset.width = String(width);
     const w = Math.max(200, width), hgt = 42, l = 40, r = 14;
     const svg = s("svg", { class: "sb-plot sb-colorbar", width: w, height: hgt, role: "img",
       "aria-label": `colour scale from 10^-${dec} to 10^${dec}` });
@@ -328,5 +330,11 @@ const VIEW = (() => {
       `G[T, 1] / G[T, T] = ${fmt(r)}.`;
   }
 
-  return { controls, normalize, refresh, enabled, compute, layout, draw, describe };
+  // every cell's code compiled once, while the page is idle (the gated widget computes three cells)
+  function warmup(st, base, o) {
+    if (!o.gated) { compute(st, base, o); return; }
+    for (const arch of ["rnn", "lstm", "gru"]) compute(normalize(Object.assign({}, st, { arch }), o), base, o);
+  }
+
+  return { controls, normalize, refresh, enabled, compute, layout, draw, describe, warmup };
 })();
