@@ -84,8 +84,9 @@ def test_handshake_answers_live(gf, monkeypatch):
 
 def test_setting_change_recomputes_with_seqlib():
     w = gradient_flow_widget()
+    assert "ms" not in w.data  # the saved state holds no time: two builds save the same page
     w.setting = {**w.setting, "T": 30, "spectral_norm": 1.5}
-    assert w.data["setting"]["T"] == 30 and w.data["source"] == "seqlib"
+    assert w.data["setting"]["T"] == 30 and w.data["source"] == "seqlib" and w.data["ms"] >= 0
     d = gradient_flow_data(1.5, "tanh", 30, None)
     assert np.allclose(np.array(w.data["G"]), d.G, rtol=1e-12, atol=0)
     w.show(truncate=8)

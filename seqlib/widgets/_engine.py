@@ -198,16 +198,21 @@ class BookWidget(anywidget.AnyWidget):
         raise NotImplementedError
 
     # -- engine ---------------------------------------------------------------------------------------------
-    def _compute_data(self, setting: dict[str, Any]) -> dict[str, Any]:
+    def _compute_data(self, setting: dict[str, Any], *, timed: bool = False) -> dict[str, Any]:
+        """seqlib's numbers for ``setting`` with the setting and their source; with ``timed``, the ms it took.
+
+        The first data, saved in the page, carries no time, so that two builds save the same state.
+        """
         t0 = time.perf_counter()
         out = jsonable(self.compute(setting))
         out["setting"] = jsonable(setting)
         out["source"] = "seqlib"
-        out["ms"] = round((time.perf_counter() - t0) * 1e3, 1)
+        if timed:
+            out["ms"] = round((time.perf_counter() - t0) * 1e3, 1)
         return out
 
     def _on_setting(self, change: dict) -> None:
-        self.data = self._compute_data(self.check_setting(dict(change["new"])))
+        self.data = self._compute_data(self.check_setting(dict(change["new"])), timed=True)
 
     def open(self) -> None:
         """Open the comm to the front end, unless built inside :func:`headless`."""

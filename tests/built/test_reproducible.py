@@ -5,8 +5,9 @@ again, in a fresh kernel, and every output is compared with the notebook the
 build executed (``_build/executed/chapters/*.ipynb``, written by
 ``_ext/notebook_download.py`` before it makes the download stand-alone): text, errors and
 PNG figures byte for byte.  Widget *views* carry random model ids and are
-skipped; the widgets' frames are checked elsewhere (tests/test_widgets.py,
-tests/browser/test_widgets_static.py).
+skipped; the widgets' numbers are checked elsewhere (tests/test_widgets.py,
+tests/browser/test_widget_engine.py), and their saved state holds no time
+(seqlib.widgets._engine: ``data["ms"]`` only after a live recompute).
 """
 
 from __future__ import annotations
