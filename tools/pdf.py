@@ -73,7 +73,8 @@ def print_pdf(html_dir: Path, out: Path, page_name: str = "intro.html") -> dict:
                     """(sel) => Array.from(document.querySelectorAll(sel)).every((s) => {
                          const area = s.previousElementSibling;
                          return area && area.classList.contains('widget-subarea')
-                                && area.querySelector('.sb-widget[data-ready]');
+                                && (area.querySelector('.sb-widget[data-ready]')
+                                    || (area.querySelector('.jupyter-widgets') && !area.querySelector('.sb-widget')));
                        })""",
                     arg=WIDGET_VIEW, timeout=120_000,
                 )
