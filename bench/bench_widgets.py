@@ -3,6 +3,8 @@
     python bench/bench_widgets.py                  # print the tables
     python bench/bench_widgets.py --save            # and write bench/results-widgets.json
 
+Needs the built book (``make book``) and Chromium (``make browser``).
+
 Page weight: for each chapter page that holds a widget (``_build/html``, so
 ``make book`` first), the HTML plus the page's own images, without the
 vendored JavaScript every widget page shares (``vendor/``: the widget
@@ -12,7 +14,8 @@ Repaint, in headless Chromium with no kernel: each widget on its chapter
 page of the built book, and, on a one-page book built here, the
 gradient-flow and gated-flow widgets with T = 100 and H = 32 (twice the
 book's H).  Each widget is moved to ``--changes`` random settings through
-``el.seqbook.set``, after the page's idle warm-up; for each change the
+``el.seqbook.set`` (a jump of every control at once to a random setting, as
+a program moves them: no input events), after the page's idle warm-up; for each change the
 script reads the page's compute time and draw time (``el.seqbook.repaint``),
 the time until the new picture is laid out (compute, draw, and the
 browser's style and layout, forced at once), and the time until the frame
@@ -26,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import re
 import statistics
 import sys
 import tempfile
@@ -76,9 +81,34 @@ REPAINT_JS = """async ([sel, settings]) => {
 }"""
 
 
-def _summary(rows: list[dict[str, float]], H: int | None) -> dict[str, float]:
+def _summary(rows: list[dict[str, float]], H: int | None, T: int | None) -> dict[str, float]:
+    """Median and largest of each time; H (the flow widgets' hidden size) and T (None: random) of the run."""
     return {"changes": len(rows), **{f"{k}_median_ms": statistics.median(r[k] for r in rows) for k in KEYS},
-            **{f"{k}_max_ms": max(r[k] for r in rows) for k in KEYS}, "H": H}
+            **{f"{k}_max_ms": max(r[k] for r in rows) for k in KEYS}, "H": H, "T": T}
+
+
+def _widget_H(kind: str) -> int | None:
+    """The hidden size of a flow widget as the chapter builds it; None for the other widgets."""
+    from seqlib.widgets import _factories, headless
+
+    if kind not in FACTORY_ARGS:
+        return None
+    with headless():
+        return int(_factories()[kind]().base_arrays["H"])
+
+
+def state_bytes(html_dir: Path, rel: str) -> int:
+    """Bytes of the page's saved widget state (the <script type=...widget-state+json> element)."""
+    text = (html_dir / rel).read_text(encoding="utf-8")
+    m = re.search(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', text, re.S)
+    return len(m.group(1).encode()) if m else 0
+
+
+def vendored_bytes(html_dir: Path) -> dict[str, int]:
+    """Bytes of the vendored scripts a widget page loads (shared by every widget page, cached by the browser)."""
+    files = {"widget manager": "vendor/html-manager/embed-amd.js", "RequireJS": "vendor/requirejs/require.js",
+             "anywidget": "vendor/anywidget/index.js"}
+    return {name: (html_dir / rel).stat().st_size for name, rel in files.items()}
 
 
 def _measure(page, kind: str, changes: int, seed: int, factory_args: dict) -> list[dict[str, float]]:
@@ -120,11 +150,11 @@ def repaint_times(changes: int, seed: int, book: Path) -> dict[str, dict[str, di
             with bookcheck.serve(book) as origin:
                 for kind, rel in WIDGET_PAGES.items():
                     with bookcheck.open_page(browser, origin, rel, viewport=viewport) as (page, _):
-                        results["book"][kind] = _summary(_measure(page, kind, changes, seed, {}), None)
+                        results["book"][kind] = _summary(_measure(page, kind, changes, seed, {}), _widget_H(kind), None)
             with bookcheck.serve(html) as origin:
                 with bookcheck.open_page(browser, origin, "bench.html", viewport=viewport) as (page, _):
                     for kind, args in FACTORY_ARGS.items():
-                        results["H32"][kind] = _summary(_measure(page, kind, changes, seed, args), args["H"])
+                        results["H32"][kind] = _summary(_measure(page, kind, changes, seed, args), args["H"], args["T"])
             browser.close()
     return results
 
@@ -138,12 +168,15 @@ def main() -> None:
     html_dir = REPO / "_build" / "html"
     if not (html_dir / "index.html").is_file():
         raise SystemExit("no built book: run `make book` first")
-    weights = {kind: bookcheck.page_weight(html_dir, rel) for kind, rel in WIDGET_PAGES.items()}
-    print("page weight (HTML + its images; shared vendored JS excluded)")
+    weights = {kind: {**bookcheck.page_weight(html_dir, rel), "widget_state": state_bytes(html_dir, rel)}
+               for kind, rel in WIDGET_PAGES.items()}
+    vendored = vendored_bytes(html_dir)
+    print("page weight (HTML + its images; the shared vendored scripts apart)")
     for kind, rel in WIDGET_PAGES.items():
         w = weights[kind]
-        print(f"  {rel:32s} {kind:14s} HTML {w['html'] / 1e6:5.2f} MB + images {w['images'] / 1e6:5.2f} MB"
-              f" = {w['total'] / 1e6:5.2f} MB")
+        print(f"  {rel:32s} {kind:14s} HTML {w['html'] / 1e6:5.2f} MB (widget state {w['widget_state'] / 1e6:4.2f})"
+              f" + images {w['images'] / 1e6:5.2f} MB = {w['total'] / 1e6:5.2f} MB")
+    print("  shared by every widget page: " + ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in vendored.items()))
     t0 = time.perf_counter()
     times = repaint_times(args.changes, args.seed, html_dir)
     for key, title in (("book", "each widget on its chapter page"),
@@ -156,9 +189,9 @@ def main() -> None:
     print(f"(benchmark {time.perf_counter() - t0:.0f} s)")
     if args.save:
         out = {"machine": {"platform": platform.platform(), "python": platform.python_version(),
-                           "processor": platform.processor() or platform.machine()},
+                           "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
                "page_weight": {k: {**v, "page": WIDGET_PAGES[k]} for k, v in weights.items()},
-               "repaint": times, "changes": args.changes}
+               "vendored": vendored, "repaint": times, "changes": args.changes}
         path = REPO / "bench" / "results-widgets.json"
         path.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {path.relative_to(REPO)}")

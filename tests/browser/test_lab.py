@@ -13,9 +13,9 @@ Then, in Chromium with every request off 127.0.0.1:PORT blocked and recorded:
 * *Run → Run All Cells*; every code cell runs, the kernel goes idle, and no
   cell has an error or stderr output;
 * the sequence-loss widget knows it is live (the kernel answered its
-  handshake), and moving every control makes seqlib in the kernel recompute
-  the picture: it changes, the numbers drawn are seqlib's (``data.source``)
-  and the status line says so;
+  handshake), and after each move of each control the picture changes and
+  the numbers drawn are seqlib's, from the kernel, for the setting the
+  controls show (``data.source``, ``data.setting``); the status line says so;
 * no request left the machine, no page error.
 
 A second test does the same for every widget of the book at once: a
@@ -280,7 +280,17 @@ def exercise_live(page, kind: str) -> list[str]:
     page.wait_for_function("(el) => el.seqbook && el.seqbook.live", arg=root.element_handle(), timeout=30_000)
     assert root.evaluate("(el) => el.seqbook.data.source") == "seqlib"
     t0 = time.monotonic()
-    lines = move_every_control(page, root, kind)
+    handle = root.element_handle()
+
+    def drawn_by_kernel(what: str) -> None:
+        # the picture after this move is seqlib's, for the setting the controls show
+        page.wait_for_function(
+            """(el) => { const s = el.seqbook, d = s.data;
+                 return d.source === 'seqlib' && Object.keys(s.setting).every((k) =>
+                   JSON.stringify(d.setting[k]) === JSON.stringify(s.setting[k])); }""",
+            arg=handle, timeout=30_000)
+
+    lines = move_every_control(page, root, kind, after=drawn_by_kernel)
     expect(root.locator(".sb-status")).to_contain_text(LIVE_STATUS, timeout=30_000)
     page.wait_for_function(
         "() => window.jupyterapp.shell.currentWidget.sessionContext.kernelDisplayStatus === 'idle'"

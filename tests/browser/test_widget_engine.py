@@ -95,17 +95,25 @@ def _clean(audit) -> list[str]:
             + [f"console error: {e}" for e in audit.console_errors] + [f"non-200: {r}" for r in audit.bad_responses])
 
 
-def move_every_control(page, root, kind: str) -> list[str]:
-    """Move each enabled control of the widget once; assert the picture changes each time."""
+def move_every_control(page, root, kind: str, after=None) -> list[str]:
+    """Move each control of the widget once; assert the picture changes each time.
+
+    Sliders and steppers first, toggles last, so that every control is moved in
+    the widget's default setting (where each applies: e.g. the gated widget's
+    forget-gate bias, which its cell toggle would disable); a control still
+    disabled is reported and fails the test.  The decoding widget's number
+    field gets a number typed in.  ``after(what)``, if given, runs after each
+    move (the live test checks the kernel drew it).
+    """
     lines = []
     n = root.locator(".sb-control").count()
     assert n >= 1, f"{kind}: no controls"
-    for i in range(n):
-        row = root.locator(".sb-control").nth(i)
+    rows = [root.locator(".sb-control").nth(i) for i in range(n)]
+    rows.sort(key=lambda r: "sb-toggle" in (r.get_attribute("class") or ""))
+    for row in rows:
         name = row.get_attribute("data-name")
-        if "sb-disabled" in (row.get_attribute("class") or ""):
-            lines.append(f"{kind}: {name} disabled in this setting (skipped)")
-            continue
+        assert "sb-disabled" not in (row.get_attribute("class") or ""), \
+            f"{kind}: control {name} is disabled in the default setting, so the test cannot move it"
         before = _picture(root)
         if "sb-toggle" in row.get_attribute("class"):
             other = row.locator("button[aria-pressed='false']:not([disabled])").first.element_handle()
@@ -143,7 +151,18 @@ def move_every_control(page, root, kind: str) -> list[str]:
             assert rng.input_value() != v0, f"{kind}: slider {name} did not move"
             what = f"slider {name}: {v0} -> {rng.input_value()} ({row.locator('output').inner_text()})"
         _wait_changed(page, root, before, f"{kind}: {what} did not change the picture")
+        if after:
+            after(what)
         lines.append(f"{kind}: {what}: picture changed")
+    field = root.locator("input[type=number], input[inputmode=numeric]")
+    if field.count():  # a reader types a value (the decoding widget's number)
+        before = _picture(root)
+        field.first.fill("4146")
+        field.first.press("Enter")
+        _wait_changed(page, root, before, f"{kind}: typing a number did not change the picture")
+        if after:
+            after("typed 4146")
+        lines.append(f"{kind}: typed 4146 into its field: picture changed")
     return lines
 
 
@@ -156,6 +175,8 @@ def test_every_control_changes_the_picture(kind, book_html, book_origin, browser
         assert root.locator("img, canvas").count() == 0, f"{kind}: raster content in the widget"
         svgs = root.locator(".sb-panels svg.sb-plot")
         assert svgs.count() >= 1, f"{kind}: no SVG plot"
+        labels = svgs.evaluate_all("(ss) => ss.map((s) => s.getAttribute('aria-label') || '')")
+        assert all(label.strip() for label in labels), f"{kind}: an SVG plot without aria-label: {labels}"
         # its first picture is seqlib's (the data saved when the chapter ran)
         assert root.evaluate("(el) => el.seqbook.data.source") == "seqlib"
         for line in move_every_control(page, root, kind):

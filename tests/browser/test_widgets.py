@@ -1,7 +1,7 @@
-"""Widgets in static HTML: a slider jslinked to a Stack of PNG frames.
+"""Widgets in static HTML: a plain ipywidgets slider jslinked to a Stack of PNG frames.
 
-The mechanism alone, independent of any chapter (the chapters' widgets are
-tested in test_widgets_static.py): this builds a throwaway book in a temporary
+The offline widget set-up alone, independent of any chapter (the chapters'
+own widgets are anywidgets, tested in test_widget_engine.py): this builds a throwaway book in a temporary
 folder from ``tests/browser/probe/probe.md`` with the book's own
 ``_config.yml``, ``_vendor/``, ``book_assets/`` and ``_ext/``, and
 checks in headless Chromium (network cut off) that
