@@ -222,12 +222,34 @@ def test_default_setting_and_chapter_glue(book):
     assert default_axes("decoding")["beam_width"] == DEFAULT_BEAM == SWEEP["beam"] == 4
     assert book.options["max_len"] == SWEEP["max_len"]
     inputs = _default_inputs()
-    assert sorted(len(str(n)) for n in inputs) == [3, 4, 5]  # the chapter's assert
-    assert book.options["presets"][:3] == inputs and DEFAULT_NUMBER in book.options["presets"]
+    assert [len(str(n)) for n in inputs] == [3, 4, 5]  # the chapter's assert
+    assert book.options["presets"] == [*inputs, DEFAULT_NUMBER]
     assert 1 <= book.setting["beam_width"] <= 8 and book.options["beam_widths"] == list(range(1, 9))
     assert book.options["max_number"] == MAX_NUMBER == 999_999
     with pytest.raises(ValueError):
         nd.encode_number(MAX_NUMBER + 1)
+
+
+def test_default_inputs_follow_the_sweeps_split(model):
+    """The presets are test numbers of the split the book's model was trained with (the sweep's seed)."""
+    seed = SWEEP["split_seed"]
+    assert _default_inputs() == _default_inputs(seed)
+    for s in (seed, seed + 1):
+        sp = nd.number_splits(seed=s)
+        inputs = _default_inputs(s)
+        assert all(n in set(sp.numbers["test"].tolist()) for n in inputs[:2])
+        assert inputs[2] == int(sp.numbers["long"][0])
+        assert max(len(x) for x in sp.sources["train"]) < len(str(inputs[2]))
+
+
+def test_network_is_the_book_model(book, model):
+    """``w.network``: the parameters and config the widget decodes with (copies), here the book's."""
+    params, cfg = model
+    wp, wc = book.network
+    assert wc == cfg and sorted(wp) == sorted(params)
+    assert all(np.array_equal(wp[k], params[k]) for k in params)
+    wp["b_y"][0] += 1.0
+    assert np.array_equal(book.network[0]["b_y"], params["b_y"])
 
 
 def test_default_shows_greedy_missing_the_best_sequence(book):

@@ -11,9 +11,9 @@ writes in words), a beam width and a step l of the search
   prefix in the beam, its most probable words;
 * the candidates the beam keeps after step l with their scores
   log p̂(prefix | x), and the stopping rule (best finished against best live);
-* beam search's output beside greedy decoding's
-  (:func:`seqlib.decode.greedy_decode`), with their log p̂(ŷ | x);
-* the loss term -log p̂(y_l | y_{0:l}, x) that each target word contributes
+* greedy decoding's output (:func:`seqlib.decode.greedy_decode`) and, below
+  it, beam search's, each with its log p̂(ŷ | x) and whether it is right;
+* the loss term -log p̂(y_l | y_{0:l}, x) that each target token (EOS included) contributes
   under teacher forcing (:func:`seqlib.seq2seq.sequence_log_prob` with
   ``per_token=True``), position l highlighted.
 
@@ -25,6 +25,7 @@ the teacher-forced terms), computed from the model's weights in ``base``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -39,6 +40,8 @@ __all__ = ["decoding_widget", "decoding_data", "DecodingTrace", "DecodingWidget"
 
 #: The book's model: seed 0 of the "forward" variant of sweeps/seq2seq.py.
 WEIGHTS = Path(__file__).resolve().parents[2] / "sweeps" / "results" / "seq2seq_weights.npz"
+#: The sweep's results, whose settings hold the split seed of the book's model.
+SWEEP_JSON = WEIGHTS.parent / "seq2seq.json"
 #: The chapter's three examples among the presets (indices into ``_presets()``): a 3-digit and a
 #: 4-digit test number and a 5-digit number (a length never trained on).
 DEFAULT_EXAMPLES: tuple[int, ...] = (0, 1, 2)
@@ -74,9 +77,20 @@ def book_model(key: str = "forward_0") -> tuple[dict[str, np.ndarray], seq2seq.S
     return params, cfg
 
 
-def _default_inputs() -> list[int]:
-    """The chapter's examples: one 3-digit and one 4-digit test number and one 5-digit number."""
-    sp = seq2seq_data.number_splits(seed=0)
+def _sweep_split_seed() -> int:
+    """The split seed the book's model was trained with (``settings.split_seed`` of the sweep's JSON)."""
+    if not SWEEP_JSON.exists():
+        raise FileNotFoundError(f"{SWEEP_JSON} not found: run sweeps/seq2seq.py first")
+    return int(json.loads(SWEEP_JSON.read_text())["settings"]["split_seed"])
+
+
+def _default_inputs(split_seed: int | None = None) -> list[int]:
+    """The chapter's examples: one 3-digit and one 4-digit test number and one 5-digit number.
+
+    ``split_seed`` is that of :func:`seqlib.seq2seq_data.number_splits`; default the sweep's, so
+    that the test numbers are those the book's model was not trained on.
+    """
+    sp = seq2seq_data.number_splits(seed=_sweep_split_seed() if split_seed is None else split_seed)
     test = [int(x) for x in sp.numbers["test"]]
     pick = [next(x for x in test if len(str(x)) == 3), next(x for x in test if len(str(x)) == 4),
             int(sp.numbers["long"][0])]
@@ -239,6 +253,11 @@ class DecodingWidget(BookWidget):
             out[key] = int(v)
         return out
 
+    @property
+    def network(self) -> tuple[dict[str, np.ndarray], seq2seq.Seq2SeqConfig]:
+        """The encoder-decoder this widget decodes with: copies of its parameters (float64) and its config."""
+        return {k: v.copy() for k, v in self._params.items()}, self._config
+
     def trace(self, number: int, beam_width: int) -> DecodingTrace:
         """:func:`decoding_data` for this widget's model (cached)."""
         key = (int(number), int(beam_width))
@@ -301,10 +320,11 @@ def decoding_widget(numbers: Sequence[int] | None = None, params: Mapping[str, n
 
     Controls: the input number (a toggle per preset, and a field for any number in
     [0, 999999]), the beam width k (slider, 1..8) and the step l (stepper with
-    play/pause over the search's steps).  The picture: the next-word
-    distribution after the best prefix at step l, the candidates the beam keeps
-    with log p̂(prefix | x), beam search's output beside greedy decoding's, and
-    each target word's teacher-forced loss term with position l highlighted.
+    play/pause over the search's steps and on to the target's last position).
+    The picture: the ``TOP`` most probable next words after the best prefix at
+    step l, the candidates the beam keeps with log p̂(prefix | x), greedy
+    decoding's output above beam search's, and each target token's
+    teacher-forced loss term with position l highlighted.
 
     Parameters
     ----------

@@ -1,10 +1,11 @@
 // views/decoding.js: beam search step by step for any input number
 // (seqlib/widgets/decoding.py: DecodingWidget; numbers from js/mirror/decode.js in a static page).
 //
-// Above: the input and its target words, greedy decoding's output beside beam search's, each with
-// log p̂(ŷ | x).  Panels: the next-word distribution p̂(y_l | prefix, x) after the best live prefix
-// at step l (top words, bars, probabilities as text); the candidates the beam keeps after step l
-// with log p̂(prefix | x) and the stopping rule; the teacher-forced loss term of each target word,
+// Above: the input and its target words, greedy decoding's output and beam search's below it, each
+// with log p̂(ŷ | x) and whether it is right.  Panels: the next-word distribution
+// p̂(y_l | prefix, x) after the best live prefix at step l (the options.top most probable words,
+// bars, probabilities as text); the candidates the beam keeps after step l with log p̂(prefix | x)
+// and the stopping rule; the teacher-forced loss term of each target token (<eos> included),
 // position l highlighted.
 
 const VIEW = (() => {
@@ -41,10 +42,13 @@ const VIEW = (() => {
 
   // ------------------------------------------------------------------ controls
 
+  // a whole number with thousands separators, as the chapter writes them (8,161)
+  const grouped = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+
   function controls(o, st) {
     return [
       { name: "number", type: "toggle", label: { text: "input" },
-        options: o.presets.map((n) => ({ value: n, label: { text: String(n) } })) },
+        options: o.presets.map((n) => ({ value: n, label: { text: grouped(n) } })) },
       { name: "beam_width", type: "slider", label: [{ text: "beam width " }, "k"], ariaLabel: "beam width k",
         values: o.beam_widths, format: (v) => String(v) },
       { name: "step", type: "stepper", label: [{ text: "step " }, "l"], ariaLabel: "decoding step l",
@@ -180,7 +184,7 @@ const VIEW = (() => {
     row.style.flexWrap = "wrap";
     row.style.flex = "1 1 100%";
     const field = h("input", { type: "number", min: 0, max: o.max_number, step: 1, inputmode: "numeric",
-      class: "sb-number", "aria-label": `any input number from 0 to ${o.max_number}`,
+      class: "sb-number", "aria-label": `any input number from 0 to ${grouped(o.max_number)}`,
       style: { width: "7.5em", font: "inherit", fontSize: FS, padding: "0.15rem 0.35rem", minHeight: "32px",
         color: "var(--sb-fg)", background: "var(--sb-bg)", border: "1px solid var(--sb-line)", borderRadius: "6px" } });
     const msg = h("span", { style: { fontSize: "13px", color: "var(--sb-red)" }, "aria-live": "polite" });
@@ -191,7 +195,7 @@ const VIEW = (() => {
         const txt = field.value.trim();
         const v = Number(txt);
         if (txt === "" || !Number.isInteger(v) || v < 0 || v > o.max_number) {
-          if (now) msg.textContent = `a whole number from 0 to ${o.max_number}`;
+          if (now) msg.textContent = `a whole number from 0 to ${grouped(o.max_number)}`;
           return;
         }
         msg.textContent = "";
@@ -206,7 +210,7 @@ const VIEW = (() => {
     row.append(h("label", { style: { display: "inline-flex", alignItems: "center", gap: "0.4rem", fontSize: FS } },
       "or any:", field), msg);
 
-    // headline: the input, its target, greedy's output beside beam search's
+    // headline: the input, its target, greedy's output above beam search's
     const hl = { x: h("span", {}), target: h("span", {}), k: h("span", {}) };
     const out = {};
     const tbl = grid("max-content minmax(0, 1fr) max-content max-content");
@@ -232,7 +236,7 @@ const VIEW = (() => {
       tex("\\log\\hat{p}(\\text{prefix} \\mid \\bsf{x})")));
     view.beam.fig.style.minWidth = "16rem";
     view.loss = view.panel({ text: "" });
-    view.loss.cap.replaceChildren(h("span", {}, "teacher-forced loss term of each target word, ",
+    view.loss.cap.replaceChildren(h("span", {}, "teacher-forced loss term of each target token, ",
       tex("-\\log\\hat{p}(\\bsf{y}_l \\mid \\bsf{y}_{0:l}, \\bsf{x})")));
     view.loss.fig.style.flex = "1 1 100%";
     view.loss.fig.style.marginTop = "0.6rem";
@@ -246,7 +250,7 @@ const VIEW = (() => {
 
   function drawHeadline(view, d, st) {
     const o = view.options, dec = view.dec;
-    dec.hl.x.textContent = String(d.number);
+    dec.hl.x.textContent = grouped(d.number);
     dec.hl.target.textContent = words(o, d.target.slice(0, -1)).join(" ");
     dec.hl.k.textContent = String(st.beam_width);
     if (document.activeElement !== dec.field) { dec.field.value = String(d.number); dec.msg.textContent = ""; }
@@ -354,7 +358,7 @@ const VIEW = (() => {
       dist = `at step ${d.step} the most probable next word after the best prefix is "${o.vocab[d.top_words[0]]}" ` +
         `(p ${fixed(d.top_p[0])}); `;
     }
-    return `Input ${d.number}, beam width ${st.beam_width}: ${dist}beam search outputs ${w(b.tokens)} ` +
+    return `Input ${grouped(d.number)}, beam width ${st.beam_width}: ${dist}beam search outputs ${w(b.tokens)} ` +
       `(log p ${fixed(b.score)}), greedy decoding ${w(d.greedy.tokens)} (log p ${fixed(d.greedy.score)}); ` +
       `the target's teacher-forced loss terms sum to ${fixed(d.loss_sum)} nats.`;
   }
