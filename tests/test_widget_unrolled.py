@@ -159,10 +159,9 @@ const fs = require("fs");
 const src = fs.readFileSync(process.argv[2], "utf8").replace(/\nexport default \{ render[\s\S]*$/, "");
 const job = JSON.parse(fs.readFileSync(process.argv[3], "utf8"));
 const VIEW = new Function(src + "\nreturn VIEW;")();
-const T = job.options.T;
-const labels = [];
-for (let k = 0; k <= 2 * T; k++) labels.push(VIEW.stepLabel(k, T));
 const ctl = VIEW.controls(job.options, job.setting);
+const stepper = ctl.find((c) => c.name === "step");
+const labels = stepper.values.map((v) => stepper.format(v));
 const d = VIEW.compute(job.setting, job.base, job.options);
 const describe = [0, 3, 8].map((step) => VIEW.describe(d, Object.assign({}, job.setting, {step}), job.options));
 process.stdout.write(JSON.stringify({labels, controls: ctl.map((c) => ({type: c.type, name: c.name,
@@ -178,13 +177,18 @@ def test_view_counts_as_step_label_and_describes_the_numbers(w, tmp_path):
     cmd = [_node(), str(tmp_path / "run.js"), str(tmp_path / "esm.js"), str(tmp_path / "job.json")]
     out = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=120).stdout)
     T = 5
-    assert out["labels"] == [step_label(k, T) for k in range(2 * T + 1)]
+    # the page names the steps with the labels Python sends (no copy of step_label in the view)
+    assert w.options["step_labels"] == [step_label(k, T) for k in range(2 * T + 1)]
+    assert out["labels"] == w.options["step_labels"]
+    assert "stepLabel(step, T)" not in w._esm and "`forward ${" not in w._esm
     assert (out["labels"][0], out["labels"][T + 1], out["labels"][-1]) == ("forward 0", "backward 5", "backward 1")
     ctl = {c["name"]: c for c in out["controls"]}
     assert ctl["step"]["type"] == "stepper" and ctl["step"]["n"] == 2 * T + 1
     assert ctl["step"]["first"] == "forward 0" and ctl["step"]["last"] == "backward 1"
     assert ctl["spectral_norm"]["type"] == "slider" and ctl["spectral_norm"]["n"] >= 16
     assert (ctl["spectral_norm"]["first"], ctl["spectral_norm"]["last"]) == ("0.50", "2.00")
+    # ||W_hh|| as the book writes the spectral norm (rnn.md), without a subscript 2
+    assert "rVert_2" not in w._esm and "||W_hh||_2" not in w._esm
     assert ctl["activation"]["type"] == "toggle" and ctl["activation"]["n"] == 4
     d = unrolled_data()
     assert "forward 0" in out["describe"][0] and "h0 = 0" in out["describe"][0]

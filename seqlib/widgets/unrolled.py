@@ -10,7 +10,8 @@ term carried back from step t+1, and dW_hh as it accumulates.
 
 :func:`unrolled_graph_widget` draws the graph x_t → h_t → ℓ_t as SVG and steps
 through "forward 0" … "forward T", then "backward T" … "backward 1"
-(:func:`step_label`), with a slider for ||W_hh||_2 and a toggle for the
+(:func:`step_label`; the page gets these labels in ``options["step_labels"]``),
+with a slider for ||W_hh|| (the spectral norm, as in the book) and a toggle for the
 activation.  The page's numbers come from ``js/mirror/unrolled.js`` (with
 ``js/mirror/rnn.js``); seqlib computes them in a kernel.
 """
@@ -33,7 +34,7 @@ __all__ = ["unrolled_graph_widget", "unrolled_data", "unrolled_base", "unrolled_
 #: The activation toggle's buttons, in order.
 ACTIVATION_ORDER: tuple[str, ...] = ("tanh", "relu", "linear", "sigmoid")
 
-#: Stops of the ||W_hh||_2 slider: steps of 0.05 below 1 and 0.1 above, roughly even in log scale
+#: Stops of the ||W_hh|| slider: steps of 0.05 below 1 and 0.1 above, roughly even in log scale
 #: (each step 5 to 10 % of the value), from 0.5 to 2; 21 stops, 0.9 and 1 among them.
 NORM_STOPS: tuple[float, ...] = tuple([round(0.5 + 0.05 * i, 2) for i in range(10)]
                                       + [round(1.0 + 0.1 * i, 1) for i in range(11)])
@@ -41,7 +42,7 @@ NORM_STOPS: tuple[float, ...] = tuple([round(0.5 + 0.05 * i, 2) for i in range(1
 #: Largest number of steps the graph draws.
 T_MAX = 9
 
-#: Largest ||W_hh||_2 a setting may ask for (the slider stops at 2; ``show`` accepts up to this).
+#: Largest ||W_hh|| a setting may ask for (the slider stops at 2; ``show`` accepts up to this).
 NORM_MAX = 10.0
 
 
@@ -107,10 +108,10 @@ def _check_activation(activation: Any, key: str = "activation") -> str:
 
 def _check_norm(value: Any, key: str = "spectral_norm") -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{key} must be a float in (0, {NORM_MAX}] (||W_hh||_2), got {type(value).__name__} {value!r}")
+        raise TypeError(f"{key} must be a float in (0, {NORM_MAX}] (||W_hh||), got {type(value).__name__} {value!r}")
     v = float(value)
     if not (math.isfinite(v) and 0.0 < v <= NORM_MAX):
-        raise ValueError(f"{key} must be a float in (0, {NORM_MAX}] (||W_hh||_2), got {value!r}")
+        raise ValueError(f"{key} must be a float in (0, {NORM_MAX}] (||W_hh||), got {value!r}")
     return v
 
 
@@ -124,7 +125,7 @@ def _check_size(value: Any, key: str) -> int:
 
 
 def unrolled_base(T: int = 5, *, seed: int = 0, H: int = 3, D: int = 2, V: int = 3) -> dict[str, np.ndarray]:
-    """The seeded draws of the tiny RNN: weights with ||W_hh||_2 = 1, inputs and targets.
+    """The seeded draws of the tiny RNN: weights with ||W_hh|| = 1, inputs and targets.
 
     Drawn in the order of :func:`seqlib.init.init_rnn_params` (W_xh, W_hh, W_hy), then x, then y,
     from ``numpy.random.default_rng(seed)``.
@@ -165,7 +166,7 @@ def unrolled_pass(base: Mapping[str, Any], activation: str = "tanh", spectral_no
         As :func:`unrolled_base` returns it (arrays or nested lists).
     activation : {"tanh", "relu", "linear", "sigmoid"}
     spectral_norm : float in (0, 10]
-        ||W_hh||_2.
+        ||W_hh|| (spectral norm).
 
     Returns
     -------
@@ -207,7 +208,7 @@ def unrolled_data(T: int = 5, activation: str = "tanh", spectral_norm: float = 0
         Number of steps.
     activation : {"tanh", "relu", "linear", "sigmoid"}
     spectral_norm : float in (0, 10]
-        ||W_hh||_2.
+        ||W_hh|| (spectral norm).
     seed : int
     H, D, V : int
         Hidden, input and output sizes.
@@ -252,9 +253,11 @@ class UnrolledWidget(BookWidget):
     """The unrolled graph, stepped through the forward pass and the δ recursion.
 
     Setting: ``step`` (int in [0, 2T], see :func:`step_label`), ``spectral_norm``
-    (||W_hh||_2, float in (0, 10]; the slider's stops are :data:`NORM_STOPS`),
+    (||W_hh||, float in (0, 10]; the slider's stops are :data:`NORM_STOPS`),
     ``activation`` (one of :data:`ACTIVATION_ORDER`).  ``compute`` returns the
     whole pass (it does not depend on ``step``, which only chooses what is drawn).
+    The page names the steps with ``options["step_labels"]`` (:func:`step_label`
+    of 0..2T), so the JavaScript keeps no copy of the labels.
 
     Parameters
     ----------
@@ -278,6 +281,7 @@ class UnrolledWidget(BookWidget):
         self._base_np = base
         H = base["W_hh_unit"].shape[0]
         options = {"T": self._T, "H": H, "D": base["x"].shape[1], "V": base["W_hy"].shape[1],
+                   "step_labels": [step_label(k, self._T) for k in range(2 * self._T + 1)],
                    "spectral_norms": list(NORM_STOPS), "activations": list(ACTIVATION_ORDER),
                    "interval_ms": int(interval_ms), "seed": int(seed)}
         super().__init__({"step": step, "spectral_norm": spectral_norm, "activation": activation},
@@ -352,7 +356,7 @@ def unrolled_graph_widget(T: int = 5, activation: str = "tanh", spectral_norm: f
     (computing δ_t); its values are 0..2T (:func:`step_label`).  Each step
     highlights the edges just used; a backward step shows the equation
     δ_t = ∂ℓ_t/∂h_t + δ_{t+1} diag(f'(a_{t+1})) W_hhᵀ term by term, entry by
-    entry, and ||dW_hh|| accumulating.  A slider sets ||W_hh||_2 (0.5 to 2) and a
+    entry, and ||dW_hh|| accumulating.  A slider sets ||W_hh|| (0.5 to 2) and a
     toggle the activation, to watch the carried term shrink or grow.
 
     Parameters
@@ -361,7 +365,7 @@ def unrolled_graph_widget(T: int = 5, activation: str = "tanh", spectral_norm: f
         Number of time steps drawn.
     activation : {"tanh", "relu", "linear", "sigmoid"}
     spectral_norm : float in (0, 10]
-        ||W_hh||_2 of the tiny RNN (H = 3).
+        ||W_hh|| of the tiny RNN (H = 3).
     step : int in [0, 2T]
         The step first shown (0: "forward 0").
     seed : int

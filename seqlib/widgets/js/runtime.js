@@ -147,10 +147,10 @@ const TEX_SYMBOLS = {
 
 // A fallback for the labels' small TeX: letters italic, \bsf{x} and \boldsymbol{x} bold,
 // _ and ^ as <sub>/<sup>, \mathrm{..} upright, \operatorname{..}, \text{..}.
-function texFallback(src) {
+function texFallback(src, script = false) {  // script: inside a sub- or superscript
   let i = 0;
   const esc = (t) => t.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-  function group() {
+  function group(inScript = script) {
     // one argument: {..} or a single token
     while (src[i] === " ") i++;
     if (src[i] === "{") {
@@ -159,7 +159,7 @@ function texFallback(src) {
       while (j < src.length && depth) { if (src[j] === "{") depth++; else if (src[j] === "}") depth--; j++; }
       const inner = src.slice(i, j - 1);
       i = j;
-      return texFallback(inner);
+      return texFallback(inner, inScript);
     }
     if (src[i] === "\\") return token();
     const c = src[i++] || "";
@@ -197,13 +197,13 @@ function texFallback(src) {
   while (i < src.length) {
     const c = src[i];
     if (c === "\\") out += token();
-    else if (c === "_") { i++; out += `<sub>${group()}</sub>`; }
-    else if (c === "^") { i++; out += `<sup>${group()}</sup>`; }
+    else if (c === "_") { i++; out += `<sub>${group(true)}</sub>`; }
+    else if (c === "^") { i++; out += `<sup>${group(true)}</sup>`; }
     else if (c === "{" ) out += group();
     else if (/[a-zA-Z]/.test(c)) { out += `<i>${c}</i>`; i++; }
     else if (c === "'") { out += "′"; i++; }
     else if (c === " ") i++;  // math mode ignores spaces ...
-    else if ("=+<>".includes(c) || c === "\u2212") { out += ` ${esc(c)} `; i++; }  // ... and spaces relations
+    else if (!script && ("=+<>".includes(c) || c === "\u2212")) { out += ` ${esc(c)} `; i++; }  // ... and spaces relations
     else { out += esc(c); i++; }
   }
   return out;

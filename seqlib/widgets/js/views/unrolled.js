@@ -1,9 +1,10 @@
 // views/unrolled.js: the unrolled RNN, stepped through the forward pass and the δ recursion
 // (seqlib/widgets/unrolled.py, kind "unrolled"; numbers from mirror/unrolled.js and mirror/rnn.js).
 //
-// Setting: step (0..2T: "forward 0" .. "forward T", then "backward T" .. "backward 1"),
-// spectral_norm (||W_hh||_2), activation.  The data hold the whole pass; the step only chooses
-// what is drawn.  Two panels, one above the other:
+// Setting: step (0..2T: "forward 0" .. "forward T", then "backward T" .. "backward 1", the labels
+// given by Python in options.step_labels), spectral_norm (||W_hh||, the spectral norm),
+// activation.  The data hold the whole pass; the step only chooses what is drawn.
+// Two panels, one above the other:
 //   1. the graph x_t -> h_t -> l_t as SVG (labels: SVG text, bold-sans vectors, <tspan> subscripts),
 //      edges of this step highlighted, gradient edges drawn as the backward pass reaches them,
 //      the norms ||h_t|| (forward) or ||δ_t|| (backward) as bars under the columns;
@@ -15,8 +16,9 @@ const VIEW = (() => {
 
   const ACTIVATIONS = ["tanh", "relu", "linear", "sigmoid"];
 
-  function stepLabel(step, T) {
-    return step <= T ? `forward ${step}` : `backward ${2 * T + 1 - step}`;
+  // The stepper's label of a step: seqlib's step_label, sent by Python (no copy here).
+  function stepLabel(step, options) {
+    return options.step_labels[step];
   }
 
   // {forward: bool, t}: "forward t" reaches h_t, "backward t" computes δ_t
@@ -39,10 +41,18 @@ const VIEW = (() => {
 
   // Inline math drawn at once as HTML (italic letters, bold-sans vectors, <sub>): for sentences that
   // change with every step.  Fixed formulas go through tex() (MathJax in the book), once.
-  // The fallback sets no space around relations and operators; a quarter em on each side, as
-  // MathJax's, outside sub- and superscripts.
+  // The fallback puts a space on each side of relations and operators, also inside sub- and
+  // superscripts (h_{t+1} as "h_t + 1"): there they are closed up, as MathJax sets them; outside,
+  // a quarter em on each side, as MathJax's.
+  function tight(node) {
+    for (const c of Array.from(node.childNodes)) {
+      if (c.nodeType === 3) c.textContent = c.textContent.replace(/\s*([=+\u2212<>≥≤])\s*/g, "$1");
+      else tight(c);
+    }
+  }
   function m(src) {
     const span = h("span", { class: "sb-tex-fallback sb-ur-m", html: texFallback(src) });
+    span.querySelectorAll("sub, sup").forEach(tight);
     for (const node of Array.from(span.childNodes)) {
       if (node.nodeType !== 3) continue;
       node.textContent = node.textContent.replace(/\s*([=+≥≤])\s*/g, "\u2005$1\u2005").replace(/\s*,\s*/g, ",\u2005");
@@ -349,7 +359,7 @@ const VIEW = (() => {
       h("div", { class: "sb-ur-display" }, tex("\\boldsymbol{\\delta}_t = \\partial\\ell_t/\\partial\\bsf{h}_t + " +
         "\\boldsymbol{\\delta}_{t+1}\\operatorname{diag}(f'(\\bsf{a}_{t+1}))\\,\\bsf{W}_{hh}^\\top ,")),
       h("p", {}, "each adding the gradient of its own loss (orange) to the one carried back from the next state (blue). ",
-        "Change ", tex("\\lVert\\bsf{W}_{hh}\\rVert_2"), " or ", tex("f"), " to see the carried part shrink or grow."));
+        "Change ", tex("\\lVert\\bsf{W}_{hh}\\rVert"), " or ", tex("f"), " to see the carried part shrink or grow."));
     const fwdBox = h("div", { class: "sb-ur-block" }, headerRow(H), ...["h0", "xin", "rec", "a", "h", "fp"].map((k) => fwd[k].box),
       lossLine, intro);
 
@@ -442,13 +452,14 @@ const VIEW = (() => {
         ? sentence(["complete (this step adds 0, as ", { m: "\\bsf{h}_0 = \\bsf{0}" }, ")"])
         : sentence([`summed over t = ${T}, …, ${t}`])));
     }
-    view.headline.replaceChildren(...headline(d, st, T));
+    view.headline.replaceChildren(...headline(d, st, view.options));
   }
 
-  function headline(d, st, T) {
+  function headline(d, st, options) {
+    const T = options.T;
     const ph = phase(st.step, T);
     const t = ph.t;
-    const lead = h("b", {}, stepLabel(st.step, T) + ": ");
+    const lead = h("b", {}, stepLabel(st.step, options) + ": ");
     if (ph.forward && t === 0) {
       return [lead, ...sentence(["the inputs ", { m: `\\bsf{x}_1, \\dots, \\bsf{x}_${T}` }, " are given and ",
         { m: "\\bsf{h}_0 = \\bsf{0}" }, " is set. Press play, or ▶ to step."])];
@@ -473,7 +484,7 @@ const VIEW = (() => {
     const T = options.T, H = options.H;
     const ph = phase(st.step, T);
     const t = ph.t;
-    const intro = `The tiny RNN (H = ${H}, T = ${T}, ${st.activation}, ||W_hh|| = ${num(st.spectral_norm)}) unrolled, at ${stepLabel(st.step, T)}: `;
+    const intro = `The tiny RNN (H = ${H}, T = ${T}, ${st.activation}, ||W_hh|| = ${num(st.spectral_norm)}) unrolled, at ${stepLabel(st.step, options)}: `;
     if (ph.forward && t === 0) return intro + "the inputs x1 to x" + T + " are given and h0 = 0; no state is computed yet.";
     if (ph.forward) {
       return intro + `h${t} = ${vecText(d.h[t])} (norm ${fmt(d.h_norms[t], 3)}) and loss l${t} = ${num(d.losses[t - 1])}.`;
@@ -490,8 +501,8 @@ const VIEW = (() => {
     const T = options.T;
     return [
       { type: "stepper", name: "step", label: { text: "step" }, values: range(0, 2 * T), interval: options.interval_ms || 900,
-        format: (v) => stepLabel(v, T), ariaLabel: "step of the forward and backward pass" },
-      { type: "slider", name: "spectral_norm", label: "\\lVert\\bsf{W}_{hh}\\rVert_2", values: options.spectral_norms,
+        format: (v) => stepLabel(v, options), ariaLabel: "step of the forward and backward pass" },
+      { type: "slider", name: "spectral_norm", label: "\\lVert\\bsf{W}_{hh}\\rVert", values: options.spectral_norms,
         format: (v) => v.toFixed(2), ariaLabel: "spectral norm of W_hh" },
       { type: "toggle", name: "activation", label: "f", options: (options.activations || ACTIVATIONS).map((a) => ({ value: a, label: { text: a } })) },
     ];
@@ -510,5 +521,5 @@ const VIEW = (() => {
     };
   }
 
-  return { controls, layout, draw, compute, describe, stepLabel };
+  return { controls, layout, draw, compute, describe };
 })();
