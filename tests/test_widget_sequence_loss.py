@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,9 +12,12 @@ import pytest
 from seqlib import loss, masking
 from seqlib.widgets import sequence_loss_widget
 from seqlib.widgets._mirror_check import _node, compare, node_compute
-from seqlib.widgets.masks import CONVENTIONS, WEIGHT_SCHEMES, SequenceLossWidget, make_weights, sequence_loss_data
+from seqlib.widgets.masks import (CONVENTIONS, LAST_WEIGHT, TORCH_SCHEMES, WEIGHT_SCHEMES, SequenceLossWidget,
+                                  make_weights, sequence_loss_data)
 
 B, T, V = 4, 8, 6
+#: the (scheme, convention) pairs the widget takes: PyTorch's mean has no per-token weights
+PAIRS = [(s, c) for s in WEIGHT_SCHEMES for c in CONVENTIONS if c != "torch" or s in TORCH_SCHEMES]
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +61,26 @@ def test_missing_and_unknown_keys(w):
         sequence_loss_widget(seed="0")
 
 
+@pytest.mark.parametrize("scheme", [s for s in WEIGHT_SCHEMES if s not in TORCH_SCHEMES])
+def test_torch_takes_the_mask_only(w, scheme):
+    assert TORCH_SCHEMES == ("mask",)
+    with pytest.raises(ValueError, match=f"'torch'.*per-token weights.*{scheme!r}"):
+        w.check_setting({**w.setting, "scheme": scheme, "convention": "torch"})
+    with pytest.raises(ValueError, match="'torch'"):
+        sequence_loss_data((1, 2, 3, 4), scheme, "torch")
+    with pytest.raises(ValueError, match="'torch'"):
+        sequence_loss_widget(scheme=scheme, convention="torch")
+
+
+def test_labels_are_one_source(w):
+    """The page's button labels and words come from masks.py (options), not from the view."""
+    assert w.options["labels"] == {"schemes": WEIGHT_SCHEMES, "conventions": CONVENTIONS}
+    assert w.options["torch_schemes"] == list(TORCH_SCHEMES) and w.options["last_weight"] == LAST_WEIGHT
+    view = (Path(__file__).resolve().parents[1] / "seqlib/widgets/js/views/sequence_loss.js").read_text("utf-8")
+    for c in [*WEIGHT_SCHEMES.values(), *CONVENTIONS.values()]:
+        assert f'"{c["button"]}"' not in view, c["button"]  # no second copy of a label in the view
+
+
 def test_integral_floats_are_accepted(w):
     assert w.check_setting({**w.setting, "L0": 4.0})["L0"] == 4
 
@@ -80,11 +104,10 @@ def test_weights():
     np.testing.assert_allclose(r[1, :5], np.arange(1, 6) / 5)
     assert r[3].sum() == 0
     l3 = make_weights((8, 5, 3, 0), "last3")
-    assert l3[0, 7] == l3[1, 4] == l3[2, 2] == 3.0 and l3[3].sum() == 0 and l3[1, 5] == 0
+    assert l3[0, 7] == l3[1, 4] == l3[2, 2] == LAST_WEIGHT == 3.0 and l3[3].sum() == 0 and l3[1, 5] == 0
 
 
-@pytest.mark.parametrize("scheme", list(WEIGHT_SCHEMES))
-@pytest.mark.parametrize("conv", list(CONVENTIONS))
+@pytest.mark.parametrize("scheme, conv", PAIRS)
 def test_compute_agrees_with_seqlib(w, scheme, conv):
     z, y = _zy()
     lengths = (7, 4, 1, 0)
@@ -151,6 +174,10 @@ def test_default_shows_the_point(w):
     ps = w.expected(convention="per_sequence")
     np.testing.assert_allclose(ps["row_grad"], 0.25)
     assert ps["grad_scale"][3][0] / ps["grad_scale"][0][0] == pytest.approx(4.0)
+    # with an empty sequence: each non-empty one's tokens add up to 1/B, the empty one 0, mu = 3/B
+    pe = w.expected(L3=0, convention="per_sequence")
+    np.testing.assert_allclose(pe["row_grad"], [0.25, 0.25, 0.25, 0.0])
+    assert pe["mu"] == pytest.approx(3 / B)
 
 
 # --------------------------------------------------------------------------- the page's numbers (Node)
@@ -158,7 +185,7 @@ def test_default_shows_the_point(w):
 
 def test_node_mirror_agrees_with_seqlib(w, tmp_path):
     settings = w.random_settings(np.random.default_rng(1), 30)
-    assert {(s["scheme"], s["convention"]) for s in settings} == {(a, b) for a in WEIGHT_SCHEMES for b in CONVENTIONS}
+    assert {(s["scheme"], s["convention"]) for s in settings} == set(PAIRS)
     page = node_compute(w, settings, tmp_path)
     worst = 0.0
     for s, p in zip(settings, page):

@@ -4,9 +4,9 @@ A seeded (B, T, V) = (4, 8, 6) batch of random logits and targets; the reader
 sets each sequence's length, a weighting scheme and a normalisation
 convention, and sees the weights w_bl (from :func:`seqlib.masking.sequence_mask`),
 the loss value with its numerator and denominator (:func:`seqlib.loss.sequence_loss`),
-each token's gradient scale -- the factor multiplying its ``softmax - onehot`` in
+each token's gradient scale -- the factor w_bl / Z_b multiplying its ``softmax - onehot`` in
 :func:`seqlib.loss.sequence_loss_backward` (eq. ``seq_loss_grad``), read off as a
-ratio of norms -- and each sequence's total gradient weight ``sum_l w_bl / Z``.
+ratio of norms -- and each sequence's total gradient weight ``sum_l w_bl / Z_b``.
 
 The picture is drawn by ``js/views/sequence_loss.js``; in a static page its
 numbers come from ``js/mirror/loss.js``.
@@ -23,26 +23,33 @@ from .. import loss, masking
 from ._engine import BookWidget
 
 __all__ = ["sequence_loss_widget", "sequence_loss_data", "make_weights", "SequenceLoss", "SequenceLossWidget",
-           "WEIGHT_SCHEMES", "CONVENTIONS", "DEFAULT_SETTING"]
+           "WEIGHT_SCHEMES", "CONVENTIONS", "DEFAULT_SETTING", "LAST_WEIGHT", "TORCH_SCHEMES"]
 
 B, T, V = 4, 8, 6
+#: The weight of each non-empty sequence's last real token under the scheme "last3".
+LAST_WEIGHT = 3.0
 
-#: key -> label
-WEIGHT_SCHEMES: dict[str, str] = {
-    "mask": "mask only",
-    "ramp": "mask × ramp (l+1)/L_b",
-    "last3": "last token × 3",
+#: key -> what the page shows: ``button``, the button's text (``tex``: TeX typeset after it), and
+#: ``words``, the scheme in the text alternative.  The page takes these from the widget's options, so
+#: the chapter's prose, the page and Python name a choice the same way.
+WEIGHT_SCHEMES: dict[str, dict[str, str]] = {
+    "mask": {"button": "mask", "words": "mask only"},
+    "ramp": {"button": "ramp", "tex": "(l+1)/L_b", "words": "mask × ramp (l+1)/L_b"},
+    "last3": {"button": f"last token ×{LAST_WEIGHT:g}", "words": f"mask, last real token weighted {LAST_WEIGHT:g}"},
 }
-#: key -> (label, the denominator in words).  The first four are those of
-#: :func:`seqlib.loss.loss_denominator`; "per_sequence" is the chapter's fifth
-#: convention, whose denominator Z_b = B Σ_l w_bl depends on the sequence.
-CONVENTIONS: dict[str, tuple[str, str]] = {
-    "tfa": ("token mean, Z = N", "Z = N = Σ_bl w_bl (average_across_timesteps=average_across_batch=True)"),
-    "nonzero": ("nonzero-token mean, Z = n", "Z = n = #{bl: w_bl ≠ 0} (sum_over_timesteps=sum_over_batch=True)"),
-    "torch": ("PyTorch's mean", "Z = #non-ignored targets (w = 0 ignored; PyTorch has no per-token weights)"),
-    "batch": ("per batch, Z = B", "Z = B: per-sequence sums averaged over the batch"),
-    "per_sequence": ("per-sequence mean", "Z_b = B Σ_l w_bl: each sequence's weighted mean, averaged over b"),
+#: key -> ``button`` (the button's text) and ``words`` (the convention and its denominator, in the text
+#: alternative).  The first four are those of :func:`seqlib.loss.loss_denominator`; "per_sequence" is the
+#: chapter's fifth convention, whose denominator Z_b = B Σ_l w_bl depends on the sequence.
+CONVENTIONS: dict[str, dict[str, str]] = {
+    "tfa": {"button": "token mean", "words": "token mean (Z = N = Σ_bl w_bl)"},
+    "nonzero": {"button": "nonzero mean", "words": "nonzero-token mean (Z = n = #{bl: w_bl ≠ 0})"},
+    "torch": {"button": "PyTorch", "words": "PyTorch's ignore_index mean (Z = n, the non-ignored targets)"},
+    "batch": {"button": "per batch", "words": "per batch (Z = B)"},
+    "per_sequence": {"button": "per sequence", "words": "per-sequence mean (Z_b = B Σ_l w_bl)"},
 }
+#: PyTorch's ignore_index mean has no per-token weights: the convention "torch" takes the mask only
+#: (the page disables the other weight buttons under it, and its button under other weights).
+TORCH_SCHEMES = ("mask",)
 #: The widget's default: mixed lengths, the mask, the token mean (tfa's default).
 DEFAULT_SETTING: dict[str, Any] = {"L0": 8, "L1": 5, "L2": 3, "L3": 2, "scheme": "mask", "convention": "tfa"}
 LENGTH_KEYS = ("L0", "L1", "L2", "L3")
@@ -122,7 +129,7 @@ def make_weights(lengths: Sequence[int], scheme: str) -> np.ndarray:
     if scheme == "ramp":
         return mask * (t + 1) / np.maximum(lens, 1)[:, None]
     w = mask.copy()
-    w[lens > 0, lens[lens > 0] - 1] = 3.0
+    w[lens > 0, lens[lens > 0] - 1] = LAST_WEIGHT
     return w
 
 
@@ -169,6 +176,14 @@ def _numbers(z: np.ndarray, y: np.ndarray, lengths: tuple[int, ...], scheme: str
             "mu": float(np.sum(scale)), "N": float(np.sum(w)), "n": int(np.count_nonzero(w))}
 
 
+def _check_pair(scheme: str, convention: str, where: str = "") -> None:
+    """ValueError unless ``convention`` takes ``scheme``: PyTorch's mean has no per-token weights."""
+    if convention == "torch" and scheme not in TORCH_SCHEMES:
+        raise ValueError(f"{where}convention 'torch' (PyTorch's ignore_index mean) has no per-token weights: "
+                         f"it takes scheme {' or '.join(map(repr, TORCH_SCHEMES))}, got scheme {scheme!r} "
+                         "(the convention 'nonzero' divides by the same count n with weights)")
+
+
 def _check_lengths(lengths: Sequence[int]) -> tuple[int, ...]:
     try:
         lens = tuple(lengths)
@@ -193,7 +208,8 @@ def sequence_loss_data(lengths: Sequence[int], scheme: str = "mask", convention:
     convention : {"tfa", "nonzero", "torch", "batch", "per_sequence"}
         Normalisation (see :func:`seqlib.loss.loss_denominator` for the first four;
         "per_sequence" is :func:`seqlib.loss.sequence_loss` with
-        ``average_across_batch=False``, averaged over b).
+        ``average_across_batch=False``, averaged over b).  "torch" takes the
+        mask only (PyTorch's mean has no per-token weights).
     seed : int
         Seeds the logits and targets.
 
@@ -209,6 +225,7 @@ def sequence_loss_data(lengths: Sequence[int], scheme: str = "mask", convention:
         raise ValueError(f"scheme must be one of {sorted(WEIGHT_SCHEMES)}, got {scheme!r}")
     if convention not in CONVENTIONS:
         raise ValueError(f"convention must be one of {sorted(CONVENTIONS)}, got {convention!r}")
+    _check_pair(scheme, convention)
     z, y = _batch(seed)
     d = _numbers(z, y, lengths, scheme, convention)
     return SequenceLoss(lengths, d["weights"], d["loss"], d["numerator"], d["denominator"], d["grad_scale"],
@@ -236,11 +253,15 @@ class SequenceLossWidget(BookWidget):
         z, y = _batch(int(seed))
         self._z, self._y = z, y
         options = {"B": B, "T": T, "V": V, "schemes": list(WEIGHT_SCHEMES), "conventions": list(CONVENTIONS),
-                   "scales": SCALES}
+                   "labels": {"schemes": WEIGHT_SCHEMES, "conventions": CONVENTIONS},
+                   "torch_schemes": list(TORCH_SCHEMES), "last_weight": LAST_WEIGHT, "scales": SCALES}
         super().__init__(setting, base={"logits": z, "targets": y}, options=options, **kwargs)
 
     def check_setting(self, setting: dict[str, Any]) -> dict[str, Any]:
-        """``setting`` checked: exactly the keys L0..L3, scheme, convention (ValueError/TypeError naming the key)."""
+        """``setting`` checked: exactly the keys L0..L3, scheme, convention (ValueError/TypeError naming the key).
+
+        The convention "torch" takes the scheme "mask" only (ValueError naming both).
+        """
         if set(setting) != set(KEYS):
             missing, extra = sorted(set(KEYS) - set(setting)), sorted(set(setting) - set(KEYS))
             raise ValueError(f"setting must have exactly the keys {list(KEYS)}; missing {missing}, unknown {extra}")
@@ -261,6 +282,7 @@ class SequenceLossWidget(BookWidget):
             raise ValueError(f"setting['convention'] must be one of {list(CONVENTIONS)}, "
                              f"got {setting['convention']!r}")
         out["scheme"], out["convention"] = str(setting["scheme"]), str(setting["convention"])
+        _check_pair(out["scheme"], out["convention"], "setting: ")
         return out
 
     def compute(self, setting: Mapping[str, Any]) -> dict[str, Any]:
@@ -286,19 +308,20 @@ class SequenceLossWidget(BookWidget):
         return self
 
     def random_settings(self, rng: np.random.Generator, n: int) -> list[dict[str, Any]]:
-        """``n`` settings: lengths uniform in [0, 8]; every (scheme, convention) pair once per 15 settings.
+        """``n`` settings: lengths uniform in [0, 8]; every allowed (scheme, convention) pair once per 13.
 
         The first has lengths (8, 8, 8, 8), the second (0, 0, 0, 0) under "torch" (PyTorch's nan).
         """
-        schemes, convs = list(WEIGHT_SCHEMES), list(CONVENTIONS)
+        pairs = [(s, c) for c in CONVENTIONS for s in WEIGHT_SCHEMES if c != "torch" or s in TORCH_SCHEMES]
         out = []
         for i in range(n):
             lens = [int(x) for x in rng.integers(0, T + 1, size=B)]
-            s = dict(zip(LENGTH_KEYS, lens), scheme=schemes[i % 3], convention=convs[i % 5])
+            scheme, conv = pairs[i % len(pairs)]
+            s = dict(zip(LENGTH_KEYS, lens), scheme=scheme, convention=conv)
             if i == 0:
                 s.update(dict.fromkeys(LENGTH_KEYS, T))
             if i == 1:
-                s.update(dict.fromkeys(LENGTH_KEYS, 0), convention="torch")
+                s.update(dict.fromkeys(LENGTH_KEYS, 0), scheme="mask", convention="torch")
             out.append(s)
         return out
 
@@ -310,10 +333,13 @@ def sequence_loss_widget(lengths: Sequence[int] = (8, 5, 3, 2), scheme: str = "m
     Controls: the length of each sequence (4 sliders, 0..8), the weighting
     scheme (mask / ramp / last token × 3) and the normalisation convention
     (token mean Z = N, nonzero-token mean Z = n, PyTorch's mean, per batch
-    Z = B, per-sequence mean).  The picture: the weights w_bl; each token's
-    gradient scale ``w_bl / Z`` from :func:`seqlib.loss.sequence_loss_backward`;
-    each sequence's totals ``Σ_l w_bl`` and ``Σ_l w_bl / Z`` as bars; the loss
-    ``Σ w ℓ / Z`` with its numerator and denominator.
+    Z = B, per-sequence mean Z_b; PyTorch's mean takes the mask only).  The
+    picture: a headline with the loss ``Σ w ℓ / Z`` (numerator and
+    denominator), Z and μ = Σ w/Z_b, and a note on what to see; the weights
+    w_bl; each token's gradient scale ``w_bl / Z_b`` from
+    :func:`seqlib.loss.sequence_loss_backward`; each sequence's totals
+    ``Σ_l w_bl`` and ``Σ_l w_bl / Z_b`` as bars (below the grids on a narrow
+    screen).
 
     Parameters
     ----------
@@ -321,6 +347,7 @@ def sequence_loss_widget(lengths: Sequence[int] = (8, 5, 3, 2), scheme: str = "m
         The initial lengths (default (8, 5, 3, 2)).
     scheme : {"mask", "ramp", "last3"}
     convention : {"tfa", "nonzero", "torch", "batch", "per_sequence"}
+        "torch" takes the scheme "mask" only.
     seed : int
         Seeds the logits and targets.
 

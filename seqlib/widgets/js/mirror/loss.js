@@ -68,8 +68,8 @@ const LOSS = (() => {
     return m;
   }
 
-  // The widget's weights (B, T) (seqlib.widgets.masks.make_weights).
-  function makeWeights(lengths, scheme, T) {
+  // The widget's weights (B, T) (seqlib.widgets.masks.make_weights); lastWeight: masks.LAST_WEIGHT.
+  function makeWeights(lengths, scheme, T, lastWeight = 3.0) {
     const B = lengths.length, w = sequenceMask(lengths, T);
     if (scheme === "mask") return w;
     if (scheme === "ramp") {
@@ -80,7 +80,7 @@ const LOSS = (() => {
       return w;
     }
     if (scheme === "last3") {
-      for (let b = 0; b < B; b++) if (lengths[b] > 0) w[b * T + lengths[b] - 1] = 3.0;
+      for (let b = 0; b < B; b++) if (lengths[b] > 0) w[b * T + lengths[b] - 1] = lastWeight;
       return w;
     }
     throw new Error(`scheme must be one of mask, ramp, last3, got ${scheme}`);

@@ -2,29 +2,23 @@
 // (seqlib/widgets/masks.py: SequenceLossWidget).
 //
 // Controls: the length L_b of each of the B = 4 sequences, the weighting scheme and the
-// normalisation convention.  Headline: the loss Σ w ℓ / Z with its numerator and denominator, Z in
-// words, and μ = Σ w/Z, the factor of the effective learning rate.  Two grids (rows b, columns l):
-// the weights w_bl, and each token's gradient scale w_bl/Z (the factor of its softmax − one-hot in
-// eq. seq_loss_grad).  Right of each grid, a bar per sequence on a fixed axis: its total weight
-// Σ_l w_bl, and its total gradient weight Σ_l w_bl/Z.  Point at or tap a cell or a bar for its numbers
-// (the in-cell numbers are dropped when the cells are too narrow for them).
+// normalisation convention (their button labels come from the options: masks.py's WEIGHT_SCHEMES and
+// CONVENTIONS; PyTorch's mean has no per-token weights, so it takes the mask only: its button is off
+// under other weights, and theirs under it).  Headline, three lines: the loss Σ w ℓ / Z with its
+// numerator and denominator (per-sequence mean: one term per sequence, over its own Z_b), Z (or the
+// Z_b) in words, and μ = Σ w/Z_b, the sum of the token coefficients (the effective learning rate is
+// ημ); under it a note on what to see.  Two grids (rows b, columns l): the weights w_bl, and each
+// token's gradient scale w_bl/Z_b (the factor of its ŷ − y in eq. seq_loss_grad).  Right of each grid
+// (below it on a narrow screen), a bar per sequence on a fixed axis: its total weight Σ_l w_bl, and
+// its total gradient weight Σ_l w_bl/Z_b.  Point at or tap a cell or a bar for its numbers (the
+// in-cell numbers are dropped when the cells are too narrow for them).
 
 const VIEW = (() => {
   "use strict";
 
   const LKEYS = ["L0", "L1", "L2", "L3"];
-  const SCHEMES = {
-    mask: { label: { text: "mask" }, words: "mask only" },
-    ramp: { label: [{ text: "ramp " }, "(l+1)/L_b"], words: "mask × ramp (l+1)/L_b" },
-    last3: { label: { text: "last token ×3" }, words: "last token × 3" },
-  };
-  const CONVS = {
-    tfa: { label: "token mean", words: "token mean (Z = N)" },
-    nonzero: { label: "nonzero mean", words: "nonzero-token mean (Z = n)" },
-    torch: { label: "PyTorch", words: "PyTorch's mean (Z = n, the non-ignored targets)" },
-    batch: { label: "per batch", words: "per batch (Z = B)" },
-    per_sequence: { label: "per sequence", words: "per-sequence mean (Z_b = B Σ_l w_bl)" },
-  };
+  // A button's label from options.labels (masks.py): its text, then its TeX if it has one.
+  const buttonLabel = (c) => (c.tex ? [{ text: c.button.trimEnd() + " " }, c.tex] : { text: c.button });
   const FONT = 12;           // px, the smallest text drawn
   const CELL_H = 30;
   const WIDE = 520;          // px: from this width on, the bars stand right of the grids
@@ -40,10 +34,36 @@ const VIEW = (() => {
       values: range(0, o.T), format: (v) => String(v),
     }));
     out.push({ name: "scheme", type: "toggle", label: { text: "weights" },
-      options: o.schemes.map((s) => ({ value: s, label: SCHEMES[s].label })) });
+      options: o.schemes.map((s) => ({ value: s, label: buttonLabel(o.labels.schemes[s]) })) });
     out.push({ name: "convention", type: "toggle", label: { text: "normalise" },
-      options: o.conventions.map((c) => ({ value: c, label: { text: CONVS[c].label } })) });
+      options: o.conventions.map((c) => ({ value: c, label: buttonLabel(o.labels.conventions[c]) })) });
     return out;
+  }
+
+  // PyTorch's mean has no per-token weights: under it only the mask applies, and under other weights its
+  // button is off.  A toggle's setEnabled (runtime.js) switches all its buttons; it is wrapped here so that
+  // it also switches off the buttons that do not apply to the current setting (refresh runs before it).
+  const TORCH_OFF = "PyTorch's mean has no per-token weights";
+  function refresh(controls, st, o) {
+    const off = {
+      scheme: (v) => (st.convention === "torch" && !o.torch_schemes.includes(v)
+        ? `${TORCH_OFF}: choose another normalisation for these weights` : ""),
+      convention: (v) => (v === "torch" && !o.torch_schemes.includes(st.scheme)
+        ? `${TORCH_OFF}: choose the mask to use it` : ""),
+    };
+    for (const [name, why] of Object.entries(off)) {
+      const ctl = controls[name];
+      if (!ctl.slWhole) ctl.slWhole = ctl.setEnabled;
+      ctl.setEnabled = (on) => {
+        ctl.slWhole(on);
+        for (const b of ctl.row.querySelectorAll("button")) {
+          const reason = why(JSON.parse(b.getAttribute("data-value")));
+          b.disabled = !on || !!reason;
+          b.style.opacity = reason ? "0.45" : "";
+          if (reason) b.title = reason; else b.removeAttribute("title");
+        }
+      };
+    }
   }
 
   // ------------------------------------------------------------------ numbers (the page's own)
@@ -64,7 +84,7 @@ const VIEW = (() => {
     const { z, y } = cache;
     const lengths = LKEYS.map((k) => st[k]);
     const conv = st.convention;
-    const w = LOSS.makeWeights(lengths, st.scheme, T);
+    const w = LOSS.makeWeights(lengths, st.scheme, T, o.last_weight);
     let flags, upstream = null;
     if (conv === "tfa") flags = {};
     else if (conv === "nonzero" || conv === "torch") flags = { avgT: false, avgB: false, sumT: true, sumB: true };
@@ -133,23 +153,24 @@ const VIEW = (() => {
     };
     const lossLine = [L, { text: " = " }, "\\sum_{b,l} w_{b,l}\\,\\ell_{b,l} \\,/\\, Z", { text: " = " }, { slot: "num" },
       { text: " / " }, { slot: "den" }, { text: " = " }, { slot: "loss" }];
-    const muLine = ["\\mu = \\sum_{b,l} w_{b,l}/Z", { text: " = " }, { slot: "mu" },
-      { text: ", the factor of the effective learning rate (the sum of the bars)" }];
+    const muText = { text: ", the sum of the gradient-scale bars; effective learning rate " };
+    const muLine = ["\\mu = \\sum_{b,l} w_{b,l}/Z", { text: " = " }, { slot: "mu" }, muText, "\\eta\\mu"];
     mk("tfa", [lossLine, ["Z = N = \\sum_{b,l} w_{b,l}", { text: " = " }, { slot: "Z" },
       { text: ": the token mean (tfa's default, average_across_* flags)" }], muLine]);
     mk("nonzero", [lossLine, ["Z = n = \\#\\{(b,l) : w_{b,l} \\ne 0\\}", { text: " = " }, { slot: "Z" },
       { text: ": the nonzero-token mean (tfa's sum_over_* flags)" }], muLine]);
     mk("torch", [lossLine, ["Z = n", { text: " = " }, { slot: "Z" },
-      { text: " non-ignored targets (those with " }, "w_{b,l} \\ne 0", { text: "): PyTorch's ignore_index mean" }], muLine]);
+      { text: " non-ignored targets (those with " }, "w_{b,l} \\ne 0",
+      { text: "): PyTorch's ignore_index mean (no per-token weights: the mask only)" }], muLine]);
     mk("batch", [lossLine, ["Z = B", { text: " = " }, { slot: "Z" },
       { text: ": per batch, each sequence's sum averaged over the sequences" }], muLine]);
     mk("per_sequence", [
-      [L, { text: " = " }, "\\sum_{b,l} w_{b,l}\\,\\ell_{b,l} \\,/\\, Z_b", { text: " = " }, { slot: "terms" },
+      [L, { text: " = " }, "\\sum_b \\bigl(\\sum_l w_{b,l}\\,\\ell_{b,l}\\bigr) \\,/\\, Z_b", { text: " = " },
+        { slot: "terms" },
         { text: " = " }, { slot: "loss" }],
       ["Z_b = B \\sum_l w_{b,l}", { text: " = " }, { slot: "Z" },
         { text: ": the per-sequence mean, each sequence's mean averaged over the sequences" }],
-      ["\\mu = \\sum_{b,l} w_{b,l}/Z_b", { text: " = " }, { slot: "mu" },
-        { text: ", the factor of the effective learning rate (the sum of the bars)" }]]);
+      ["\\mu = \\sum_{b,l} w_{b,l}/Z_b", { text: " = " }, { slot: "mu" }, muText, "\\eta\\mu"]]);
     // what to notice, one sentence per case (typeset once; only the numbers change)
     const notes = {};
     const noteBox = h("div", { class: "seqlib-sl-note", style: { color: "var(--sb-muted)", fontSize: "14px" } });
@@ -164,23 +185,27 @@ const VIEW = (() => {
       "\\mu", { text: " is its share of the total weight " }, "N", { text: "." }]);
     note("batch", [{ text: "Every token gets " }, "w_{b,l}/B", { text: ", so " }, "\\mu = N/B", { text: " = " }, { slot: "mu" },
       { text: ", the mean of the sequences' total weights: longer sequences, larger steps." }]);
-    note("per_sequence", [{ text: "Each non-empty sequence gets " }, "1/B", { text: " of " }, "\\mu",
-      { text: " however long it is, so a short sequence's tokens weigh more." }]);
-    note("per_sequence_empty", [{ text: "Each non-empty sequence gets " }, "1/B", { text: " of " }, "\\mu",
-      { text: "; an empty one counts as 0 in the mean over " }, "b", { text: ", so " }, "\\mu", { text: " = " },
-      { slot: "mu" }, { text: " < 1." }]);
-    const frac = [{ text: "Weights other than 0 and 1: " }, "N = \\sum_{b,l} w_{b,l}", { text: " = " }, { slot: "N" },
+    note("per_sequence", [{ text: "Each sequence's tokens add up to " }, "1/B",
+      { text: " (its share of " }, "\\mu = 1", { text: "), however long it is, so a short sequence's tokens weigh more." }]);
+    note("per_sequence_empty", [{ text: "Each non-empty sequence's tokens add up to " }, "1/B",
+      { text: ", however long it is; an empty one adds 0, so " }, "\\mu",
+      { text: " = (non-empty sequences)/" }, "B", { text: " = " }, { slot: "mu" }, { text: " < 1." }]);
+    note("frac", [{ text: "Weights other than 0 and 1: " }, "N = \\sum_{b,l} w_{b,l}", { text: " = " }, { slot: "N" },
       { text: " differs from " }, "n", { text: " = " }, { slot: "n" }, { text: ", so " }, "\\mu = N/n", { text: " = " },
-      { slot: "mu" }, { text: "." }];
-    note("frac", frac);
-    note("frac_torch", frac.concat([{ text: " (PyTorch itself has no per-token weights.)" }]));
+      { slot: "mu" }, { text: "." }]);
     note("empty_torch", [{ text: "Every target is ignored: PyTorch computes 0/0 and returns NaN (seqlib's " +
       "divide-no-nan would give 0). The gradients are zero." }]);
     note("empty_batch", [{ text: "No real token: the loss and every gradient are 0." }]);
     note("empty", [{ text: "No real token: 0/0, which divide-no-nan turns into a loss of 0 and zero gradients " +
       "(PyTorch's mean returns NaN)." }]);
     view.headline.append(noteBox);
-    view.sl = { heads, notes };
+    view.sl = { heads, notes, zs: [] };
+    // "Z" under a single denominator, "Z_b" under the per-sequence mean (headline() shows one of the two)
+    const zz = (texZ, texZb) => {
+      const a = view.tex(texZ), b = view.tex(texZb);
+      view.sl.zs.push([a, b]);
+      return h("span", {}, a, b);
+    };
 
     // the two grids
     const grid = (title, kind) => {
@@ -190,13 +215,14 @@ const VIEW = (() => {
       const corner = h("div", { class: "seqlib-sl-corner", style: { position: "absolute", fontSize: "13px" } },
         view.tex("b \\,\\backslash\\, l"));
       const right = h("div", { class: "seqlib-sl-righthead", style: { position: "absolute", fontSize: "13px",
-        whiteSpace: "nowrap" } }, view.tex(kind === "w" ? "\\sum_l w_{b,l}" : "\\sum_l w_{b,l}/Z"));
+        whiteSpace: "nowrap" } }, kind === "w" ? view.tex("\\sum_l w_{b,l}") : zz("\\sum_l w_{b,l}/Z", "\\sum_l w_{b,l}/Z_b"));
       p.host.append(svgBox, corner, right);
       return { p, svgBox, corner, right };
     };
     view.sl.gw = grid([{ text: "weights " }, "w_{b,l}", { text: " (rows: sequences, columns: positions)" }], "w");
-    view.sl.gg = grid([{ text: "gradient scale " }, "w_{b,l}/Z", { text: " of each token, the factor of its " },
-      "\\hat{\\bsf{y}}_{b,l} - \\bsf{y}_{b,l}"], "g");
+    view.sl.gg = grid([{ text: "gradient scale of each token" }], "g");
+    view.sl.gg.p.cap.replaceChildren(h("span", {}, "gradient scale "), zz("w_{b,l}/Z", "w_{b,l}/Z_b"),
+      h("span", {}, " of each token, the factor of its "), view.tex("\\hat{\\bsf{y}}_{b,l} - \\bsf{y}_{b,l}"));
 
     // the readout of the cell or bar under the pointer (or last tapped).  It sits in a slot under the
     // gradient grid; in a narrow column (bars below the grids) there is a slot under each grid, of
@@ -214,11 +240,15 @@ const VIEW = (() => {
     const cellLine = line(view, [{ text: "sequence " }, "b", { text: " = " }, { slot: "b" }, { text: ", position " }, "l",
       { text: " = " }, { slot: "l" }, { slot: "pad" }, { text: ":  " }, "w_{b,l}", { text: " = " }, { slot: "w" }, { text: ",  " },
       "\\ell_{b,l}", { text: " = " }, { slot: "ell" }, { text: ",  " }, "w_{b,l}\\ell_{b,l}", { text: " = " }, { slot: "wl" },
-      { text: ",  " }, "Z", { text: " = " }, { slot: "Z" }, { text: ",  " }, "w_{b,l}/Z", { text: " = " }, { slot: "g" }], cellSlots);
+      { text: ",  " }, { slot: "zZ" }, { text: " = " }, { slot: "Z" }, { text: ",  " }, { slot: "zg" }, { text: " = " },
+      { slot: "g" }], cellSlots);
+    cellSlots.zZ.append(zz("Z", "Z_b"));
+    cellSlots.zg.append(zz("w_{b,l}/Z", "w_{b,l}/Z_b"));
     const rowLine = line(view, [{ text: "sequence " }, "b", { text: " = " }, { slot: "b" }, { text: " (length " }, { slot: "L" },
       { text: "):  " }, "\\sum_l w_{b,l}", { text: " = " }, { slot: "w" }, { text: ",  " }, "\\sum_l w_{b,l}\\ell_{b,l}",
-      { text: " = " }, { slot: "wl" }, { text: ",  " }, "\\sum_l w_{b,l}/Z", { text: " = " }, { slot: "g" },
+      { text: " = " }, { slot: "wl" }, { text: ",  " }, { slot: "zg" }, { text: " = " }, { slot: "g" },
       { text: ", " }, { slot: "share" }, { text: " of " }, "\\mu"], rowSlots);
+    rowSlots.zg.append(zz("\\sum_l w_{b,l}/Z", "\\sum_l w_{b,l}/Z_b"));
     ro.append(cellLine, rowLine);
     slots.g.el.append(ro);
     view.sl.ro = { el: ro, slots, at: "g", cellLine, rowLine, cellSlots, rowSlots };
@@ -438,7 +468,10 @@ const VIEW = (() => {
     const conv = st.convention;
     for (const [c, hd] of Object.entries(view.sl.heads)) hd.box.style.display = c === conv ? "" : "none";
     const { slots } = view.sl.heads[conv];
-    const B = view.options.B;
+    for (const [a, b] of view.sl.zs) {
+      a.style.display = conv === "per_sequence" ? "none" : "";
+      b.style.display = conv === "per_sequence" ? "" : "none";
+    }
     if (conv === "per_sequence") {
       slots.terms.textContent = d.row_numerator.map((x, b) => `${fmt(x, 3)}/${fmt(d.row_denominator[b], 3)}`).join(" + ");
       slots.Z.textContent = d.row_denominator.map((x) => fmt(x, 3)).join(", ");
@@ -455,7 +488,7 @@ const VIEW = (() => {
     if (empty) key = conv === "torch" ? "empty_torch" : conv === "batch" ? "empty_batch" : "empty";
     else if (conv === "batch") key = "batch";
     else if (conv === "per_sequence") key = d.lengths.some((x) => x === 0) ? "per_sequence_empty" : "per_sequence";
-    else if ((conv === "nonzero" || conv === "torch") && Math.abs(d.N - d.n) > 1e-12) key = conv === "torch" ? "frac_torch" : "frac";
+    else if (conv === "nonzero" && Math.abs(d.N - d.n) > 1e-12) key = "frac";
     else key = "default";
     for (const [k, nt] of Object.entries(view.sl.notes)) nt.el.style.display = k === key ? "" : "none";
     const ns = view.sl.notes[key].slots;
@@ -488,20 +521,22 @@ const VIEW = (() => {
   function describe(d, st, o) {
     const real = [];
     d.grad_scale.forEach((row, b) => row.forEach((g, l) => { if (d.weights[b][l] !== 0) real.push(g); }));
-    const den = st.convention === "per_sequence" ? `Z_b = ${d.row_denominator.map((x) => fmt(x, 3)).join(", ")}`
-      : `Z = ${num(d.denominator)}`;
+    const perSeq = st.convention === "per_sequence";
+    const den = perSeq ? `Z_b = ${d.row_denominator.map((x) => fmt(x, 3)).join(", ")}` : `Z = ${num(d.denominator)}`;
+    const wz = perSeq ? "w/Z_b" : "w/Z";
     let grads;
     if (!real.length) grads = "there is no real token, so every gradient scale is 0";
     else {
       const lo = Math.min(...real), hi = Math.max(...real);
-      grads = (fmt(lo, 3) === fmt(hi, 3) ? `every real token's gradient scale w/Z is ${fmt(lo, 3)}`
-        : `the real tokens' gradient scales w/Z range from ${fmt(lo, 3)} to ${fmt(hi, 3)}`) + ", padding gets 0";
+      grads = (fmt(lo, 3) === fmt(hi, 3) ? `every real token's gradient scale ${wz} is ${fmt(lo, 3)}`
+        : `the real tokens' gradient scales ${wz} range from ${fmt(lo, 3)} to ${fmt(hi, 3)}`) + ", padding gets 0";
     }
     return `A padded batch of ${o.B} sequences of lengths ${d.lengths.join(", ")} over ${o.T} positions, weights `
-      + `"${SCHEMES[st.scheme].words}", normalisation ${CONVS[st.convention].words}, ${den}, loss = ${num(d.loss)}; `
+      + `"${o.labels.schemes[st.scheme].words}", normalisation ${o.labels.conventions[st.convention].words}, ${den}, `
+      + `loss = ${num(d.loss)}; `
       + `${grads}; the sequences' total gradient weights are ${d.row_grad.map((x) => fmt(x, 3)).join(", ")} `
       + `(sum μ = ${fmt(d.mu, 3)}).`;
   }
 
-  return { controls, compute, layout, draw, describe };
+  return { controls, refresh, compute, layout, draw, describe };
 })();
