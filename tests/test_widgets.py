@@ -22,9 +22,10 @@ import pytest
 from seqlib.widgets import WIDGETS, BookWidget, _factories, default_axes, expected_frame, gated_flow_widget
 from seqlib.widgets import gradient_flow_widget
 from seqlib.widgets._engine import JS_DIR, esm_source, jsonable
-from seqlib.widgets._mirror_check import compare, node_compute
-from seqlib.widgets.gradient_flow import (NORM_RANGE, T_MAX, gated_flow_data, gradient_flow_base,
-                                          gradient_flow_data)
+from seqlib.widgets._mirror_check import _node, compare, node_compute
+from seqlib.widgets.gradient_flow import (FORGET_BIAS_RANGE, GATED_NORM_KEEP, GATED_NORM_RANGE, NORM_KEEP,
+                                          NORM_RANGE, RNN_NORM_MAX, T_MAX, forget_bias_stops, gated_flow_data,
+                                          gradient_flow_base, gradient_flow_data, norm_stops)
 
 WIDGET_BUDGET = 1_000_000  # bytes of a widget's saved state (the page budget is 1.2 MB)
 
@@ -153,9 +154,83 @@ def test_gradient_flow_default_makes_the_point(gf):
     assert G[-1, 0] / G[-1, -1] < 1e-4
     up = np.array(gf.expected(spectral_norm=1.5)["G"])
     assert up[-1, 0] / up[-1, -1] > 10
-    lo, hi = NORM_RANGE
-    stops = lo * (hi / lo) ** (np.arange(33) / 32)
-    assert np.isclose(stops, 1.5, rtol=0.02).any() and np.isclose(stops, 0.8, rtol=0.02).any()
+    assert s["spectral_norm"] in norm_stops() and 1.5 in norm_stops()
+
+
+# --------------------------------------------------------------------------- the sliders' stops
+
+
+@pytest.mark.parametrize("gated", [False, True], ids=["gradient_flow", "gated_flow"])
+def test_norm_stops(gated):
+    """One source of the norm slider's stops: log-spaced, 3 digits, the chapters' values among them."""
+    stops = norm_stops(gated)
+    lo, hi = GATED_NORM_RANGE if gated else NORM_RANGE
+    assert (stops[0], stops[-1]) == (lo, hi)
+    assert list(stops) == sorted(set(stops)) and len(stops) == (43 if gated else 33)
+    assert all(float(f"{v:.3g}") == v for v in stops)
+    assert set(GATED_NORM_KEEP if gated else NORM_KEEP) <= set(stops)
+    assert 1.0 in stops and (RNN_NORM_MAX in stops if gated else 0.8 in stops and 1.5 in stops)
+    # a kept value replaces its neighbour: still roughly log-spaced, no stop next to another
+    steps = np.diff(np.log(stops)) / (np.log(hi / lo) / (len(stops) - 1))
+    assert steps.min() > 0.5 and steps.max() < 1.5
+    assert norm_stops(gated) == stops  # the same list every time
+
+
+def test_forget_bias_stops():
+    stops = forget_bias_stops()
+    assert (stops[0], stops[-1]) == FORGET_BIAS_RANGE and len(stops) == 33
+    assert np.array_equal(np.diff(stops), np.full(32, 0.25)) and {-3.0, 1.0, 1.5, 5.0} <= set(stops)
+
+
+def test_widgets_defaults_are_stops(gf, gated):
+    assert gf.setting["spectral_norm"] in norm_stops() and gf.options["norm_stops"] == list(norm_stops())
+    assert gated.setting["spectral_norm"] in norm_stops(True)
+    assert gated.options["norm_stops"] == list(norm_stops(True))
+    assert gated.setting["forget_bias"] in forget_bias_stops()
+    assert gated.options["forget_bias_stops"] == list(forget_bias_stops())
+
+
+_CONTROLS_RUNNER = r"""
+const fs = require("fs");
+const src = fs.readFileSync(process.argv[2], "utf8").replace(/\nexport default \{ render[\s\S]*$/, "");
+const job = JSON.parse(fs.readFileSync(process.argv[3], "utf8"));
+const VIEW = new Function(src + "\nreturn VIEW;")();
+const out = {}, ctl = {};
+for (const c of VIEW.controls(job.options, job.setting)) {
+  if (!c.values) continue;
+  let vals = c.values;
+  out[c.name] = vals;
+  ctl[c.name] = { values: () => vals, setValues: (v) => { vals = v; } };
+}
+if (job.options.gated) {  // the vanilla RNN: its stops, and a larger norm clamped to its last one
+  const rnn = VIEW.normalize(Object.assign({}, job.setting, { arch: "rnn", spectral_norm: 4 }), job.options);
+  VIEW.refresh(ctl, rnn, job.options);
+  out.rnn_norm = ctl.spectral_norm.values();
+  out.rnn_clamped = rnn.spectral_norm;
+}
+process.stdout.write(JSON.stringify(out));
+"""
+
+
+@pytest.mark.parametrize("kind", ["gradient_flow", "gated_flow"])
+def test_page_slider_stops_are_seqlib_stops(kind, tmp_path):
+    """The page's sliders offer exactly seqlib's stops (run in Node): the values the prose names are on them."""
+    import subprocess
+
+    w = _factories()[kind]()
+    (tmp_path / "esm.js").write_text(w._esm, encoding="utf-8")
+    (tmp_path / "job.json").write_text(json.dumps({"setting": w.setting, "options": w.options}), encoding="utf-8")
+    (tmp_path / "run.js").write_text(_CONTROLS_RUNNER, encoding="utf-8")
+    proc = subprocess.run([_node(), str(tmp_path / "run.js"), str(tmp_path / "esm.js"), str(tmp_path / "job.json")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout)
+    gated = kind == "gated_flow"
+    assert out["spectral_norm"] == list(norm_stops(gated))
+    if gated:
+        assert out["forget_bias"] == list(forget_bias_stops())
+        assert out["rnn_norm"] == [v for v in norm_stops(True) if v <= RNN_NORM_MAX]
+        assert out["rnn_norm"][-1] == out["rnn_clamped"] == RNN_NORM_MAX
 
 
 def test_random_settings_cover_the_controls(gf):

@@ -32,32 +32,72 @@ from ._engine import BookWidget
 
 __all__ = ["gradient_flow_widget", "gradient_flow_data", "gradient_flow_base", "GAMMA", "GradientFlow",
            "GradientFlowWidget", "gated_flow_widget", "gated_flow_data", "GatedFlowWidget", "ARCH_LABELS",
-           "NORM_RANGE", "GATED_NORM_RANGE", "T_MAX", "FORGET_BIAS_RANGE", "DEFAULT_FORGET_BIASES", "COLOR_DECADES"]
+           "NORM_RANGE", "GATED_NORM_RANGE", "RNN_NORM_MAX", "NORM_KEEP", "GATED_NORM_KEEP", "norm_stops",
+           "forget_bias_stops", "T_MAX", "FORGET_BIAS_RANGE", "FORGET_BIAS_STEP", "DEFAULT_FORGET_BIASES",
+           "COLOR_DECADES"]
 
 #: γ = sup |f'| of each activation; ||W_hh|| < 1/γ guarantees vanishing gradients (eq. ``bptt_bound``).
 GAMMA: dict[str, float] = {"tanh": 1.0, "relu": 1.0, "linear": 1.0, "sigmoid": 0.25}
 
-#: The spectral-norm slider: log-spaced stops from 0.5 to 2 (1 is a stop).
+#: The spectral-norm slider: from 0.5 to 2, log-spaced (:func:`norm_stops`).
 NORM_RANGE: tuple[float, float] = (0.5, 2.0)
-NORM_STOPS = 33
 #: The gated widget's slider reaches 4: with zero biases the GRU's (and the LSTM's at b_f <= 0)
 #: gradient turns from vanishing to growing between 2 and 3.
 GATED_NORM_RANGE: tuple[float, float] = (0.5, 4.0)
-GATED_NORM_STOPS = 43
 #: ... but there the vanilla RNN stops at 1.5 (its boundary, 1, is well inside; the BPTT widget goes
 #: to 2): near 2 its tanh forward pass turns chaotic, and two summation orders (numpy's BLAS and the
-#: page's loops) drift apart by up to 1e-9 relative within T = 100 steps (measured; see building.md).
+#: page's loops) drift apart by up to 1e-9 relative within T = 100 steps (measured; README, Widgets).
 RNN_NORM_MAX = 1.5
+#: How many log-spaced stops each norm slider has (:func:`norm_stops`).
+_NORM_N, _GATED_NORM_N = 33, 43
+#: Values the chapters name, made stops of the sliders: the BPTT widget's default 0.8, the boundary 1
+#: and 1.5; the gated widget's default 1, the vanilla RNN's end RNN_NORM_MAX and 2.
+NORM_KEEP: tuple[float, ...] = (0.8, 1.0, 1.5)
+GATED_NORM_KEEP: tuple[float, ...] = (1.0, RNN_NORM_MAX, 2.0)
 #: The longest sequence the widgets offer (the base draws are this long).
 T_MAX = 100
-#: The LSTM forget-gate bias slider, in steps of 0.25.
+#: The LSTM forget-gate bias slider, in steps of FORGET_BIAS_STEP (:func:`forget_bias_stops`).
 FORGET_BIAS_RANGE: tuple[float, float] = (-3.0, 5.0)
+FORGET_BIAS_STEP = 0.25
 #: The biases the gated chapter compares (the ends of the slider's most telling part).
 DEFAULT_FORGET_BIASES: tuple[float, ...] = (-2.0, 0.0, 1.0, 3.0)
 #: The colour scale of G and the y range of the line panel: 10^-8 .. 10^8 (fixed, so settings compare).
 COLOR_DECADES = 8
 #: Display names of the cells.
 ARCH_LABELS: dict[str, str] = {"rnn": "vanilla RNN", "lstm": "LSTM", "gru": "GRU"}
+
+
+def norm_stops(gated: bool = False) -> tuple[float, ...]:
+    """The stops of a widget's spectral-norm slider, exactly the values the page offers.
+
+    Log-spaced from ``NORM_RANGE`` (``GATED_NORM_RANGE`` if ``gated``) in 33 (43) stops, each
+    rounded to 3 significant digits; then every value of ``NORM_KEEP`` (``GATED_NORM_KEEP``)
+    replaces the stop nearest to it (on a log scale), so that the values the chapters name are
+    stops.  The page reads this list from the widget's ``options["norm_stops"]``.
+
+    >>> norm_stops()[:3], 0.8 in norm_stops(), 1.5 in norm_stops(), norm_stops()[-1]
+    ((0.5, 0.522, 0.545), True, True, 2.0)
+    """
+    lo, hi = GATED_NORM_RANGE if gated else NORM_RANGE
+    n = _GATED_NORM_N if gated else _NORM_N
+    stops = [float(f"{lo * (hi / lo) ** (i / (n - 1)):.3g}") for i in range(n)]
+    for v in GATED_NORM_KEEP if gated else NORM_KEEP:
+        i = min(range(n), key=lambda j: abs(np.log(stops[j] / v)))
+        stops[i] = float(v)
+    if sorted(set(stops)) != stops:
+        raise AssertionError(f"the norm stops are not strictly increasing: {stops}")
+    return tuple(stops)
+
+
+def forget_bias_stops() -> tuple[float, ...]:
+    """The stops of the gated widget's b_f slider: FORGET_BIAS_RANGE in steps of FORGET_BIAS_STEP (exact).
+
+    >>> forget_bias_stops()[:3], forget_bias_stops()[-1], len(forget_bias_stops())
+    ((-3.0, -2.75, -2.5), 5.0, 33)
+    """
+    lo, hi = FORGET_BIAS_RANGE
+    n = round((hi - lo) / FORGET_BIAS_STEP)
+    return tuple(lo + i * FORGET_BIAS_STEP for i in range(n + 1))
 
 
 @dataclass(frozen=True)
@@ -278,8 +318,9 @@ def _flow_numbers(d: GradientFlow) -> dict[str, Any]:
 
 def _options(gated: bool) -> dict[str, Any]:
     return {"gated": gated, "norm_range": list(GATED_NORM_RANGE if gated else NORM_RANGE),
-            "norm_stops": GATED_NORM_STOPS if gated else NORM_STOPS, "T_max": T_MAX,
-            "forget_bias_range": list(FORGET_BIAS_RANGE), "rnn_norm_max": RNN_NORM_MAX, "color_decades": COLOR_DECADES, "gamma": GAMMA,
+            "norm_stops": list(norm_stops(gated)), "T_max": T_MAX,
+            "forget_bias_range": list(FORGET_BIAS_RANGE), "forget_bias_stops": list(forget_bias_stops()),
+            "rnn_norm_max": RNN_NORM_MAX, "color_decades": COLOR_DECADES, "gamma": GAMMA,
             "arch_labels": ARCH_LABELS}
 
 
@@ -365,7 +406,7 @@ def gradient_flow_widget(
 ) -> GradientFlowWidget:
     """Watch gradients vanish or explode through time (BPTT chapter).
 
-    Controls: the spectral norm of W_hh (a slider, log-spaced from 0.5 to 2),
+    Controls: the spectral norm of W_hh (a slider, log-spaced from 0.5 to 2: :func:`norm_stops`),
     the activation (toggle buttons), the length T (a slider, 2 to 100) and the
     truncation length κ (a slider, any integer from 1 to T, or none).  The
     picture: the heat map of G[t, k] on a fixed logarithmic colour scale
@@ -385,7 +426,8 @@ def gradient_flow_widget(
     Returns
     -------
     GradientFlowWidget
-        CSS class ``seqlib-gradient-flow``; ``w.show(spectral_norm=1.07, T=45)`` moves it.
+        CSS class ``seqlib-gradient-flow``; ``w.show(spectral_norm=1.07)`` moves it, also between
+        the slider's stops.
     """
     base = gradient_flow_base(T_MAX, seed=seed, B=B, D=D, H=H)
     setting = {"spectral_norm": spectral_norm, "activation": activation, "T": T, "truncate": truncate}
@@ -407,8 +449,9 @@ def gated_flow_widget(
     """Gradient flow through a vanilla RNN, an LSTM or a GRU (gated-units chapter).
 
     Controls: the cell (toggle buttons), the spectral norm of each recurrent
-    block (a slider, log-spaced from 0.5 to 4), the LSTM's forget-gate bias (a slider, -3 to
-    5; disabled for the other cells), T (2 to 100) and κ.  The picture is that
+    block (a slider, log-spaced from 0.5 to 4, to 1.5 for the vanilla RNN: :func:`norm_stops`), the
+    LSTM's forget-gate bias (a slider, -3 to 5 in steps of 0.25; disabled for the other cells), T (2 to
+    100) and κ.  The picture is that
     of :func:`gradient_flow_widget`, from :func:`gated_flow_data`'s draws.
 
     Returns

@@ -3,7 +3,11 @@
 //
 // Left: the heat map of G[t, k] = ||dℓ_t/dh_k|| (eq. grad_flow_G), on a fixed logarithmic colour
 // scale so that settings compare.  Right: ||δ_k|| = ||dL/dh_k||, the last loss's row G[T, k] and,
-// for the vanilla RNN, the bound G[T, T] (γ ||W_hh||)^(T-k) of eq. bptt_bound.
+// for the vanilla RNN, the bound G[T, T] (γ ||W_hh||)^(T-k) of eq. bptt_bound.  With a truncation
+// length κ both panels show what truncated BPTT delivers (eq. bptt_truncated): the contributions that
+// cross a chunk boundary are dropped, so the titles and the legend say "truncated" and a note says so.
+// The sliders' stops are options.norm_stops and options.forget_bias_stops, computed by seqlib
+// (gradient_flow.norm_stops, forget_bias_stops), so that the values the chapters name are stops.
 
 const VIEW = (() => {
   "use strict";
@@ -23,9 +27,8 @@ const VIEW = (() => {
       out.push({ name: "activation", type: "toggle", label: { text: "activation" },
         options: ACTS.map((a) => ({ value: a, label: { text: a } })) });
     } else {
-      const [lo, hi] = o.forget_bias_range;
       out.push({ name: "forget_bias", type: "slider", label: "\\text{LSTM } b_f", ariaLabel: "LSTM forget-gate bias",
-        values: linStops(lo, hi, Math.round((hi - lo) / 0.25) + 1), format: (v) => fmt(v, 3) });
+        values: o.forget_bias_stops.slice(), format: (v) => fmt(v, 3) });
     }
     out.push({ name: "T", type: "slider", label: "T", ariaLabel: "sequence length T", values: range(2, o.T_max),
       format: (v) => String(v) });
@@ -36,7 +39,8 @@ const VIEW = (() => {
 
   function truncValues(T) { return range(1, T).concat([null]); }
 
-  function normStops(o) { return logStops(o.norm_range[0], o.norm_range[1], o.norm_stops, 3, [1]); }
+  // the spectral-norm stops: seqlib's list (gradient_flow.norm_stops), so the prose's values are stops
+  function normStops(o) { return o.norm_stops.slice(); }
 
   function normalize(st, o) {
     if (st.truncate !== null && st.truncate > st.T) st = Object.assign({}, st, { truncate: st.T });
@@ -116,7 +120,12 @@ const VIEW = (() => {
   function layout(view) {
     const o = view.options;
     const st = o.gated ? "\\bsf{s}" : "\\bsf{h}";
-    view.heat = view.panel(`G[t,k] = \\lVert \\mathrm{d}\\ell_t / \\mathrm{d}${st}_k \\rVert`);
+    view.heatTitle = {
+      full: `G[t,k] = \\lVert \\mathrm{d}\\ell_t / \\mathrm{d}${st}_k \\rVert`,
+      cut: [`G[t,k]`, { text: ", truncated BPTT" }],
+    };
+    view.heat = view.panel(view.heatTitle.full);
+    view.heatTruncated = false;
     view.heatProbe = h("div", { class: "sb-probe", "aria-live": "polite" });
     view.colorbar = h("div", { class: "sb-colorbar-host" });
     view.heat.fig.append(view.colorbar, view.heatProbe);
@@ -127,12 +136,15 @@ const VIEW = (() => {
       h("span", { style: { color: "var(--sb-fg)" } }, label(texSrc), extra || null));
     view.legendBound = item("var(--sb-red)", true, "G[T,T]\\,(\\gamma\\lVert\\bsf{W}_{hh}\\rVert)^{T-k}",
       o.gated ? h("span", {}, " (vanilla RNN)") : null);
-    legend.append(
-      item("var(--sb-blue)", false, o.gated ? `\\lVert\\mathrm{d}L/\\mathrm{d}${st}_k\\rVert`
-        : "\\lVert\\boldsymbol{\\delta}_k\\rVert = \\lVert\\mathrm{d}L/\\mathrm{d}\\bsf{h}_k\\rVert"),
-      item("var(--sb-green)", false, `G[T,k]`),
-      view.legendBound);
-    view.line.fig.append(legend);
+    // the blue line: the total derivative, or under truncation the truncated one (the TeX fallback has no \tilde)
+    view.legendTotal = item("var(--sb-blue)", false, o.gated ? `\\lVert\\mathrm{d}L/\\mathrm{d}${st}_k\\rVert`
+      : "\\lVert\\boldsymbol{\\delta}_k\\rVert = \\lVert\\mathrm{d}L/\\mathrm{d}\\bsf{h}_k\\rVert");
+    view.legendTrunc = item("var(--sb-blue)", false, o.gated ? `\\lVert\\mathrm{d}L/\\mathrm{d}${st}_k\\rVert`
+      : "\\lVert\\boldsymbol{\\delta}_k\\rVert", h("span", {}, " as truncated BPTT computes it"));
+    legend.append(view.legendTotal, view.legendTrunc, item("var(--sb-green)", false, `G[T,k]`), view.legendBound);
+    view.truncNote = h("p", { class: "sb-trunc-note", style: { fontSize: "13px", textAlign: "center",
+      color: "var(--sb-muted)", margin: "0.3rem 0 0" } });
+    view.line.fig.append(legend, view.truncNote);
     // headline: typeset once, numbers as text
     const num = () => h("span", { class: "sb-num" });
     if (o.gated) {
@@ -289,6 +301,16 @@ const VIEW = (() => {
       s("tspan", { "font-style": "italic" }, "k"));
     p.axes.append(xt);
     view.legendBound.style.display = arch === "rnn" ? "" : "none";
+    const cut = st.truncate !== null;
+    view.legendTotal.style.display = cut ? "none" : "";
+    view.legendTrunc.style.display = cut ? "" : "none";
+    view.truncNote.style.display = cut ? "" : "none";
+    view.truncNote.textContent = cut ? `Truncation κ = ${st.truncate}: both panels show what truncated BPTT ` +
+      "delivers. Contributions across a chunk boundary (dotted) are dropped: G = 0, pale grey on the left." : "";
+    if (cut !== view.heatTruncated) {
+      view.heatTruncated = cut;
+      view.heat.setTitle(cut ? view.heatTitle.cut : view.heatTitle.full);
+    }
   }
 
   function drawHeadline(view, data, st) {
