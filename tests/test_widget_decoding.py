@@ -16,7 +16,7 @@ from seqlib import decode
 from seqlib.widgets import decoding_widget, default_axes
 from seqlib.widgets import decoding as _decoding
 from seqlib.widgets._engine import packed
-from seqlib.widgets._mirror_check import compare, node_compute
+from seqlib.widgets._mirror_check import assert_mirror_agrees, compare, node_compute
 from seqlib.widgets.decoding import (DEFAULT_BEAM, DEFAULT_NUMBER, DEFAULT_STEP, MAX_NUMBER, _default_inputs,
                                      book_model, decoding_data)
 
@@ -171,13 +171,7 @@ def test_decoding_data_and_tiny_model():
 
 
 def _check_mirror(w, settings, tmp_path) -> float:
-    page = node_compute(w, settings, tmp_path)
-    worst = 0.0
-    for s, p in zip(settings, page):
-        err, where = compare(p, w.expected(**s))
-        assert err <= 1e-9, f"{s}: relative error {err:.2e} at {where}"
-        worst = max(worst, err)
-    return worst
+    return assert_mirror_agrees(w, settings, tmp_path)
 
 
 def test_mirror_agrees_with_seqlib(book, tmp_path):

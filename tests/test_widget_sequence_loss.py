@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,7 @@ import pytest
 
 from seqlib import loss, masking
 from seqlib.widgets import sequence_loss_widget
-from seqlib.widgets._mirror_check import _node, compare, node_compute
+from seqlib.widgets._mirror_check import compare, node_compute, run_in_node
 from seqlib.widgets.masks import (CONVENTIONS, LAST_WEIGHT, TORCH_SCHEMES, WEIGHT_SCHEMES, SequenceLossWidget,
                                   make_weights, sequence_loss_data)
 
@@ -206,16 +205,8 @@ def test_mirror_check_is_not_vacuous(w, tmp_path):
 
 def test_describe_in_node(w, tmp_path):
     """VIEW.describe (the text alternative) runs without a DOM and states the setting's numbers."""
-    (tmp_path / "esm.js").write_text(w._esm, encoding="utf-8")
-    (tmp_path / "job.json").write_text(json.dumps({"data": w.data, "setting": w.setting, "options": w.options}))
-    (tmp_path / "run.js").write_text(
-        'const fs = require("fs");\n'
-        'const src = fs.readFileSync(process.argv[2], "utf8").replace(/\\nexport default \\{ render[\\s\\S]*$/, "");\n'
-        'const job = JSON.parse(fs.readFileSync(process.argv[3], "utf8"));\n'
-        'const VIEW = new Function(src + "\\nreturn VIEW;")();\n'
-        'process.stdout.write(VIEW.describe(job.data, job.setting, job.options));\n')
-    out = subprocess.run([_node(), str(tmp_path / "run.js"), str(tmp_path / "esm.js"), str(tmp_path / "job.json")],
-                         capture_output=True, text=True, timeout=120, check=True).stdout
+    out = run_in_node(w, "process.stdout.write(VIEW.describe(J.data, J.setting, J.options));",
+                      {"data": w.data, "setting": w.setting, "options": w.options}, tmp_path)
     print(out)
     assert "lengths 8, 5, 3, 2" in out and "Z = 18" in out and f"loss = {w.data['loss']:.4g}" in out
     assert "0.444, 0.278, 0.167, 0.111" in out
@@ -247,14 +238,7 @@ def test_loss_mirror_every_flag_combination(w, tmp_path):
                      "grad": loss.sequence_loss_backward(z, y, wts, u if out.ndim else float(u), **flags).ravel().tolist()})
         jobs.append({"flags": {"avgT": flags[names[0]], "avgB": flags[names[1]], "sumT": flags[names[2]],
                                "sumB": flags[names[3]]}, "u": np.atleast_1d(u).ravel().tolist()})
-    (tmp_path / "esm.js").write_text(w._esm, encoding="utf-8")
-    (tmp_path / "job.json").write_text(json.dumps({"z": z.ravel().tolist(), "y": y.ravel().tolist(),
-                                                   "w": wts.ravel().tolist(), "jobs": jobs}))
-    (tmp_path / "run.js").write_text(
-        'const fs = require("fs");\n'
-        'const src = fs.readFileSync(process.argv[2], "utf8").replace(/\\nexport default \\{ render[\\s\\S]*$/, "");\n'
-        'const J = JSON.parse(fs.readFileSync(process.argv[3], "utf8"));\n'
-        'const LOSS = new Function(src + "\\nreturn LOSS;")();\n'
+    body = (
         'const [B, T, V] = [3, 5, 4];\n'
         'const z = Float64Array.from(J.z), y = Int32Array.from(J.y), w = Float64Array.from(J.w);\n'
         'const tok = LOSS.tokenCrossEntropy(z, y, B, T, V);\n'
@@ -262,8 +246,8 @@ def test_loss_mirror_every_flag_combination(w, tmp_path):
         '  grad: Array.from(LOSS.sequenceLossBackward(z, y, w, B, T, V, j.flags, Float64Array.from(j.u))) }));\n'
         'out.push({ out: Array.from(LOSS.logSoftmax(z, B * T, V)), grad: Array.from(tok) });\n'
         'process.stdout.write(JSON.stringify(out));\n')
-    res = subprocess.run([_node(), str(tmp_path / "run.js"), str(tmp_path / "esm.js"), str(tmp_path / "job.json")],
-                         capture_output=True, text=True, timeout=120, check=True).stdout
+    res = run_in_node(w, body, {"z": z.ravel().tolist(), "y": y.ravel().tolist(), "w": wts.ravel().tolist(),
+                                "jobs": jobs}, tmp_path)
     page = json.loads(res)
     refs.append({"out": loss.log_softmax(z).ravel().tolist(), "grad": loss.token_cross_entropy(z, y).ravel().tolist()})
     combos.append({"log_softmax and token_cross_entropy": True})

@@ -7,7 +7,6 @@ The state size is printed (``-s``), not asserted, except the 1.2 MB budget.
 from __future__ import annotations
 
 import json
-import subprocess
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ import pytest
 import seqlib
 from seqlib import gradflow, loss, readout, rnn
 from seqlib.widgets import unrolled_graph_widget
-from seqlib.widgets._mirror_check import _node, compare, node_compute
+from seqlib.widgets._mirror_check import compare, node_compute, run_in_node
 from seqlib.widgets.unrolled import (
     ACTIVATION_ORDER,
     NORM_STOPS,
@@ -155,10 +154,7 @@ def test_node_mirror_matches_seqlib(w, tmp_path):
 
 
 NODE_VIEW = r"""
-const fs = require("fs");
-const src = fs.readFileSync(process.argv[2], "utf8").replace(/\nexport default \{ render[\s\S]*$/, "");
-const job = JSON.parse(fs.readFileSync(process.argv[3], "utf8"));
-const VIEW = new Function(src + "\nreturn VIEW;")();
+const job = J;
 const ctl = VIEW.controls(job.options, job.setting);
 const stepper = ctl.find((c) => c.name === "step");
 const labels = stepper.values.map((v) => stepper.format(v));
@@ -171,11 +167,8 @@ process.stdout.write(JSON.stringify({labels, controls: ctl.map((c) => ({type: c.
 
 
 def test_view_counts_as_step_label_and_describes_the_numbers(w, tmp_path):
-    (tmp_path / "esm.js").write_text(w._esm, encoding="utf-8")
-    (tmp_path / "job.json").write_text(json.dumps({"setting": w.setting, "base": w.base, "options": w.options}))
-    (tmp_path / "run.js").write_text(NODE_VIEW)
-    cmd = [_node(), str(tmp_path / "run.js"), str(tmp_path / "esm.js"), str(tmp_path / "job.json")]
-    out = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=120).stdout)
+    out = json.loads(run_in_node(w, NODE_VIEW, {"setting": w.setting, "base": w.base, "options": w.options},
+                                 tmp_path))
     T = 5
     # the page names the steps with the labels Python sends (no copy of step_label in the view)
     assert w.options["step_labels"] == [step_label(k, T) for k in range(2 * T + 1)]

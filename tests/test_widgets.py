@@ -22,7 +22,7 @@ import pytest
 from seqlib.widgets import WIDGETS, BookWidget, _factories, default_axes, expected_frame, gated_flow_widget
 from seqlib.widgets import gradient_flow_widget
 from seqlib.widgets._engine import JS_DIR, esm_source, jsonable
-from seqlib.widgets._mirror_check import _node, compare, node_compute
+from seqlib.widgets._mirror_check import assert_mirror_agrees, compare, run_in_node
 from seqlib.widgets.gradient_flow import (FORGET_BIAS_RANGE, GATED_NORM_KEEP, GATED_NORM_RANGE, NORM_KEEP,
                                           NORM_RANGE, RNN_NORM_MAX, T_MAX, forget_bias_stops, gated_flow_data,
                                           gradient_flow_base, gradient_flow_data, norm_stops)
@@ -191,10 +191,7 @@ def test_widgets_defaults_are_stops(gf, gated):
 
 
 _CONTROLS_RUNNER = r"""
-const fs = require("fs");
-const src = fs.readFileSync(process.argv[2], "utf8").replace(/\nexport default \{ render[\s\S]*$/, "");
-const job = JSON.parse(fs.readFileSync(process.argv[3], "utf8"));
-const VIEW = new Function(src + "\nreturn VIEW;")();
+const job = J;
 const out = {}, ctl = {};
 for (const c of VIEW.controls(job.options, job.setting)) {
   if (!c.values) continue;
@@ -215,16 +212,8 @@ process.stdout.write(JSON.stringify(out));
 @pytest.mark.parametrize("kind", ["gradient_flow", "gated_flow"])
 def test_page_slider_stops_are_seqlib_stops(kind, tmp_path):
     """The page's sliders offer exactly seqlib's stops (run in Node): the values the prose names are on them."""
-    import subprocess
-
     w = _factories()[kind]()
-    (tmp_path / "esm.js").write_text(w._esm, encoding="utf-8")
-    (tmp_path / "job.json").write_text(json.dumps({"setting": w.setting, "options": w.options}), encoding="utf-8")
-    (tmp_path / "run.js").write_text(_CONTROLS_RUNNER, encoding="utf-8")
-    proc = subprocess.run([_node(), str(tmp_path / "run.js"), str(tmp_path / "esm.js"), str(tmp_path / "job.json")],
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    out = json.loads(proc.stdout)
+    out = json.loads(run_in_node(w, _CONTROLS_RUNNER, {"setting": w.setting, "options": w.options}, tmp_path))
     gated = kind == "gated_flow"
     assert out["spectral_norm"] == list(norm_stops(gated))
     if gated:
@@ -248,13 +237,7 @@ def test_random_settings_cover_the_controls(gf):
 def test_mirror_agrees_with_seqlib(kind, tmp_path):
     """The page's JavaScript (run in Node) gives seqlib's numbers on 20 random settings, to 1e-9."""
     w = _factories()[kind]()
-    settings = w.random_settings(np.random.default_rng(7), 20)
-    page = node_compute(w, settings, tmp_path)
-    worst = 0.0
-    for s, p in zip(settings, page):
-        err, where = compare(p, w.expected(**s))
-        assert err <= 1e-9, f"{kind} {s}: relative error {err:.2e} at {where}"
-        worst = max(worst, err)
+    worst = assert_mirror_agrees(w, w.random_settings(np.random.default_rng(7), 20), tmp_path)
     print(f"{kind}: Node mirror vs seqlib, 20 settings, worst relative error {worst:.1e}")
 
 

@@ -51,6 +51,7 @@ import traitlets
 __all__ = ["BookWidget", "headless", "jsonable", "packed", "esm_source", "JS_DIR", "CSS_CLASS_PREFIX"]
 
 JS_DIR = Path(__file__).resolve().parent / "js"
+_ESM_CACHE: dict[tuple[str, tuple[str, ...]], str] = {}
 CSS_CLASS_PREFIX = "seqlib-"
 
 
@@ -167,14 +168,20 @@ class BookWidget(anywidget.AnyWidget):
 
     @classmethod
     def esm(cls) -> str:
-        """The class's ESM (assembled once, at the first widget built)."""
-        if "_esm_source" not in cls.__dict__:
-            if not cls.VIEW:
-                raise TypeError(f"{cls.__name__} sets no VIEW (the file js/views/<VIEW>.js)")
-            cls._esm_source = esm_source(cls.VIEW, cls.MIRRORS)
-            cls._esm = cls._esm_source  # anywidget turns these into synced traits per instance
+        """The class's ESM, assembled once per view; also sets the class's ``_esm`` and ``_css``.
+
+        anywidget turns ``_esm``/``_css`` into synced traits of each instance
+        (on a subclass it makes for it); those are left alone.
+        """
+        if not cls.VIEW:
+            raise TypeError(f"{cls.__name__} sets no VIEW (the file js/views/<VIEW>.js)")
+        key = (cls.VIEW, tuple(cls.MIRRORS))
+        if key not in _ESM_CACHE:
+            _ESM_CACHE[key] = esm_source(cls.VIEW, cls.MIRRORS)
+        if not isinstance(getattr(cls, "_esm", None), (str, traitlets.TraitType)):
+            cls._esm = _ESM_CACHE[key]
             cls._css = _read("widget.css")
-        return cls._esm_source
+        return _ESM_CACHE[key]
 
     def __init__(self, setting: Mapping[str, Any], *, base: Mapping[str, Any] | None = None,
                  options: Mapping[str, Any] | None = None, **kwargs: Any) -> None:

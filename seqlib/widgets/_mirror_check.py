@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["compare", "node_compute", "FLOOR"]
+__all__ = ["compare", "node_compute", "run_in_node", "assert_mirror_agrees", "FLOOR"]
 
 #: Below this magnitude two numbers count as equal when both are below it (an
 #: underflowed product is 0 in one and 1e-320 in the other).
@@ -65,17 +65,19 @@ def compare(page: Any, ref: Any, path: str = "data") -> tuple[float, str]:
     raise TypeError(f"{path}: cannot compare a {type(ref).__name__}")
 
 
-_NODE_RUNNER = r"""
+_RUNNER = r"""
 const fs = require("fs");
 const src = fs.readFileSync(process.argv[2], "utf8").replace(/\nexport default \{ render[\s\S]*$/, "");
-const job = JSON.parse(fs.readFileSync(process.argv[3], "utf8"));
-const VIEW = new Function(src + "\nreturn VIEW;")();
-const out = job.settings.map((s) => {
-  const d = VIEW.compute(Object.assign({}, job.setting, s), job.base, job.options);
-  return JSON.parse(JSON.stringify(d, (k, v) => (v instanceof Float64Array || v instanceof Float32Array || v instanceof Int32Array) ? Array.from(v) : v,
-    ), (k, v) => v);
-});
-process.stdout.write(JSON.stringify(out, (k, v) => (typeof v === "number" && !Number.isFinite(v)) ? null : v));
+const J = JSON.parse(fs.readFileSync(process.argv[3], "utf8"));
+const body = fs.readFileSync(process.argv[4], "utf8");
+new Function("J", src + "\n" + body)(J);
+"""
+
+#: run_in_node body: the page's compute for each of J.settings, as plain JSON (non-finite numbers as null)
+_COMPUTE_BODY = r"""
+const out = J.settings.map((s) => VIEW.compute(Object.assign({}, J.setting, s), J.base, J.options));
+process.stdout.write(JSON.stringify(out, (k, v) => (ArrayBuffer.isView(v) ? Array.from(v)
+  : (typeof v === "number" && !Number.isFinite(v)) ? null : v)));
 """
 
 
@@ -87,18 +89,38 @@ def _node() -> str:
     return found
 
 
-def node_compute(widget: Any, settings: list[dict[str, Any]], tmp: Path) -> list[dict[str, Any]]:
-    """The page's results for ``settings`` (dicts of changed keys), computed by the widget's ESM in Node."""
+def run_in_node(widget: Any, body: str, job: Any, tmp: Path) -> str:
+    """Run JavaScript ``body`` in Node inside the widget's ESM (its runtime, mirrors and VIEW in scope).
+
+    ``job`` is passed as ``J`` (JSON); returns what ``body`` writes to stdout.
+    No DOM: only the numeric and text parts of a view can run here.
+    """
     tmp.mkdir(parents=True, exist_ok=True)
-    (tmp / "esm.js").write_text(widget._esm, encoding="utf-8")
-    (tmp / "job.json").write_text(json.dumps({"setting": widget.setting, "settings": settings, "base": widget.base,
-                                              "options": widget.options}), encoding="utf-8")
-    (tmp / "run.js").write_text(_NODE_RUNNER, encoding="utf-8")
-    proc = subprocess.run([_node(), str(tmp / "run.js"), str(tmp / "esm.js"), str(tmp / "job.json")],
+    (tmp / "esm.js").write_text(type(widget).esm(), encoding="utf-8")
+    (tmp / "job.json").write_text(json.dumps(job), encoding="utf-8")
+    (tmp / "body.js").write_text(body, encoding="utf-8")
+    (tmp / "run.js").write_text(_RUNNER, encoding="utf-8")
+    proc = subprocess.run([_node(), str(tmp / "run.js"), str(tmp / "esm.js"), str(tmp / "job.json"), str(tmp / "body.js")],
                           capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         raise RuntimeError(f"node failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout)
+    return proc.stdout
+
+
+def node_compute(widget: Any, settings: list[dict[str, Any]], tmp: Path) -> list[dict[str, Any]]:
+    """The page's results for ``settings`` (dicts of changed keys), computed by the widget's ESM in Node."""
+    job = {"setting": widget.setting, "settings": settings, "base": widget.base, "options": widget.options}
+    return json.loads(run_in_node(widget, _COMPUTE_BODY, job, tmp))
+
+
+def assert_mirror_agrees(widget: Any, settings: list[dict[str, Any]], tmp: Path, tol: float = 1e-9) -> float:
+    """Assert the page's numbers (Node) equal seqlib's for every setting to ``tol``; return the worst error."""
+    worst = 0.0
+    for s, p in zip(settings, node_compute(widget, settings, tmp)):
+        err, where = compare(p, widget.expected(**s))
+        assert err <= tol, f"{s}: page vs seqlib relative error {err:.2e} at {where}"
+        worst = max(worst, err)
+    return worst
 
 
 def main(argv: list[str] | None = None) -> int:
