@@ -247,6 +247,11 @@ class BookWidget(anywidget.AnyWidget):
         self.setting = jsonable(self.check_setting({**self.setting, **setting}))
         return self
 
+    def __repr__(self) -> str:
+        # deterministic (no memory address): a notebook's text output of the widget cell is the same
+        # in two executions (tests/built/test_reproducible.py)
+        return f"{type(self).__name__}({self.setting!r})"
+
     def state_bytes(self) -> int:
         """Bytes of this widget's state as saved in a page (JSON of every synced trait)."""
         import json
