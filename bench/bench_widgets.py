@@ -7,8 +7,9 @@ Needs the built book (``make book``) and Chromium (``make browser``).
 
 Page weight: for each chapter page that holds a widget (``_build/html``, so
 ``make book`` first), the HTML plus the page's own images, without the
-vendored JavaScript every widget page shares (``vendor/``: the widget
-manager, RequireJS, anywidget, MathJax) and the theme's files.
+vendored scripts every widget page shares (``vendor/``: the widget
+manager, RequireJS, anywidget; counted apart) and the theme's files and
+MathJax, which every page loads.
 
 Repaint, in headless Chromium with no kernel: each widget on its chapter
 page of the built book, and, on a one-page book built here, the
@@ -19,8 +20,9 @@ a program moves them: no input events), after the page's idle warm-up; for each 
 script reads the page's compute time and draw time (``el.seqbook.repaint``),
 the time until the new picture is laid out (compute, draw, and the
 browser's style and layout, forced at once), and the time until the frame
-that shows it has been painted (a task queued from the next animation-frame
-callback: paint included, and the wait for the display's next frame).  It
+that shows it has been painted (after any MathJax typesetting of labels the
+change redrew; then a task queued from the next animation-frame callback:
+the paint, and the wait for the display's next frame).  It
 prints the median and the largest; nothing is asserted (timings never go
 into tests).
 """
@@ -95,6 +97,19 @@ def _widget_H(kind: str) -> int | None:
         return None
     with headless():
         return int(_factories()[kind]().base_arrays["H"])
+
+
+def esm_hashes() -> dict[str, str]:
+    """sha256 of each widget's page script: the appendix checks that the committed run measured the widgets it shows."""
+    import hashlib
+
+    from seqlib.widgets import _factories, headless
+
+    out = {}
+    for kind, factory in _factories().items():
+        with headless():
+            out[kind] = hashlib.sha256(type(factory()).esm().encode()).hexdigest()
+    return out
 
 
 def state_bytes(html_dir: Path, rel: str) -> int:
@@ -191,7 +206,7 @@ def main() -> None:
         out = {"machine": {"platform": platform.platform(), "python": platform.python_version(),
                            "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
                "page_weight": {k: {**v, "page": WIDGET_PAGES[k]} for k, v in weights.items()},
-               "vendored": vendored, "repaint": times, "changes": args.changes}
+               "vendored": vendored, "repaint": times, "changes": args.changes, "esm_sha256": esm_hashes()}
         path = REPO / "bench" / "results-widgets.json"
         path.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {path.relative_to(REPO)}")

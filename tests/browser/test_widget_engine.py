@@ -65,9 +65,13 @@ def _root(page, kind: str):
     return root
 
 
+# The picture: the headline's text and the panels' markup, without element ids and references to
+# them (a view may name a clip path afresh at each draw; a redraw of the same picture must not count
+# as a change).
 _PICTURE_JS = """(el) => {
   const p = el.querySelector('.sb-panels'), h = el.querySelector('.sb-headline');
-  return (h ? h.textContent : '') + '|' + p.innerHTML;
+  const html = p.innerHTML.replace(/ id="[^"]*"/g, '').replace(/url\\(#[^)]*\\)/g, 'url()');
+  return (h ? h.textContent : '') + '|' + html;
 }"""
 
 
