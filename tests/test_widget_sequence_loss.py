@@ -255,3 +255,12 @@ def test_loss_mirror_every_flag_combination(w, tmp_path):
     for c, p, r in zip(combos, page, refs):
         err, where = compare(p, r)
         assert err <= 1e-12, (c, where, err)
+
+
+def test_view_source_is_deterministic_and_names_empty_terms():
+    """The SVG ids are fixed per widget (a redraw of the same setting gives the same HTML), and the
+    per-sequence headline prints an empty sequence's term (Z_b = 0, divide-no-nan) as "0 (empty)", not 0/0."""
+    src = (Path(__file__).parent.parent / "seqlib/widgets/js/views/sequence_loss.js").read_text()
+    assert "Math.random" not in src
+    assert "seqlib-sl-${view.sl.uid}-${kind}" in src
+    assert 'd.row_denominator[b] === 0 ? "0 (empty)"' in src

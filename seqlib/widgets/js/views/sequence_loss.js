@@ -69,6 +69,7 @@ const VIEW = (() => {
   // ------------------------------------------------------------------ numbers (the page's own)
 
   let cache = null;  // the flattened draws of `base`
+  let uid = 0;       // widgets laid out so far (their SVG ids)
 
   function nest(a, B, T) {
     const out = [];
@@ -199,7 +200,8 @@ const VIEW = (() => {
     note("empty", [{ text: "No real token: 0/0, which divide-no-nan turns into a loss of 0 and zero gradients " +
       "(PyTorch's mean returns NaN)." }]);
     view.headline.append(noteBox);
-    view.sl = { heads, notes, zs: [] };
+    uid += 1;  // numbers this widget's SVG ids: unique in the page, fixed across draws
+    view.sl = { heads, notes, zs: [], uid };
     // "Z" under a single denominator, "Z_b" under the per-sequence mean (headline() shows one of the two)
     const zz = (texZ, texZb) => {
       const a = view.tex(texZ), b = view.tex(texZb);
@@ -362,7 +364,8 @@ const VIEW = (() => {
     svg.append(cells);
 
     // colour bar under the cells
-    const gid = `seqlib-sl-${kind}-${Math.random().toString(36).slice(2, 8)}`;
+    // the gradient's id: unique per widget (set once in layout) and the same on every draw
+    const gid = `seqlib-sl-${view.sl.uid}-${kind}`;
     const lg = s("linearGradient", { id: gid, x1: 0, x2: 1, y1: 0, y2: 0 });
     for (let i = 0; i <= 10; i++) lg.append(s("stop", { offset: `${i * 10}%`, "stop-color": viridis(i / 10) }));
     svg.append(s("defs", {}, lg));
@@ -473,7 +476,9 @@ const VIEW = (() => {
       b.style.display = conv === "per_sequence" ? "" : "none";
     }
     if (conv === "per_sequence") {
-      slots.terms.textContent = d.row_numerator.map((x, b) => `${fmt(x, 3)}/${fmt(d.row_denominator[b], 3)}`).join(" + ");
+      // an empty sequence (Z_b = 0) adds 0: divide-no-nan, not 0/0
+      slots.terms.textContent = d.row_numerator.map((x, b) => (d.row_denominator[b] === 0 ? "0 (empty)"
+        : `${fmt(x, 3)}/${fmt(d.row_denominator[b], 3)}`)).join(" + ");
       slots.Z.textContent = d.row_denominator.map((x) => fmt(x, 3)).join(", ");
     } else {
       slots.num.textContent = num(d.numerator);
