@@ -182,12 +182,15 @@ def test_view_counts_as_step_label_and_describes_the_numbers(w, tmp_path):
     assert (ctl["spectral_norm"]["first"], ctl["spectral_norm"]["last"]) == ("0.50", "2.00")
     # ||W_hh|| as the book writes the spectral norm (rnn.md), without a subscript 2
     assert "rVert_2" not in w._esm and "||W_hh||_2" not in w._esm
+    # ||dW_hh|| is a Frobenius norm: written with the subscript F; the forward sum is the loss so far
+    assert "\\\\lVert\\\\mathrm{d}\\\\bsf{W}_{hh}\\\\rVert_F" in w._esm
+    assert 'tex("L = ' not in w._esm and "the loss so far" in w._esm
     assert ctl["activation"]["type"] == "toggle" and ctl["activation"]["n"] == 4
     d = unrolled_data()
     assert "forward 0" in out["describe"][0] and "h0 = 0" in out["describe"][0]
     assert f"loss l3 = {d.losses[2]:.2f}" in out["describe"][1]
     assert "backward 3" in out["describe"][2] and f"norm {np.linalg.norm(d.deltas[2]):.3g}" in out["describe"][2]
-    assert f"{np.linalg.norm(d.dW_hh_partial[2]):.3g}" in out["describe"][2]
+    assert f"Frobenius norm of dW_hh is {np.linalg.norm(d.dW_hh_partial[2]):.3f}" in out["describe"][2]
 
 
 # --------------------------------------------------------------------------- the point of the default
@@ -226,6 +229,7 @@ def test_alt_text_and_state_size(w):
     assert "forward pass at step 3 of 5" in unrolled_alt(d, 3)
     assert "backward pass at step 3" in unrolled_alt(d, 8)
     assert f"{np.linalg.norm(d.deltas[2]):.3f}" in unrolled_alt(d, 8)
+    assert f"Frobenius norm of dW_hh is {np.linalg.norm(d.dW_hh_partial[2]):.3f}" in unrolled_alt(d, 8)
     size = w.state_bytes()
     esm = len(w._esm)
     data = len(json.dumps(w.data))

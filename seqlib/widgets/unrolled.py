@@ -242,7 +242,7 @@ def unrolled_alt(data: Unrolled, step: int) -> str:
     t = 2 * T + 1 - step
     return (f"The RNN unrolled over {T} steps, backward pass at step {t}: gradients have flowed from the "
             f"losses l{T} to l{t} into the states and from h{T} back to h{t}. The norm of "
-            f"delta{t} = dL/dh{t} is {np.linalg.norm(data.deltas[t - 1]):.3f}; the running norm of "
+            f"delta{t} = dL/dh{t} is {np.linalg.norm(data.deltas[t - 1]):.3f}; the running Frobenius norm of "
             f"dW_hh is {np.linalg.norm(data.dW_hh_partial[t - 1]):.3f}.")
 
 
@@ -356,7 +356,7 @@ def unrolled_graph_widget(T: int = 5, activation: str = "tanh", spectral_norm: f
     (computing δ_t); its values are 0..2T (:func:`step_label`).  Each step
     highlights the edges just used; a backward step shows the equation
     δ_t = ∂ℓ_t/∂h_t + δ_{t+1} diag(f'(a_{t+1})) W_hhᵀ term by term, entry by
-    entry, and ||dW_hh|| accumulating.  A slider sets ||W_hh|| (0.5 to 2) and a
+    entry, and dW_hh accumulating (its Frobenius norm ||dW_hh||_F).  A slider sets ||W_hh|| (0.5 to 2) and a
     toggle the activation, to watch the carried term shrink or grow.
 
     Parameters

@@ -9,7 +9,8 @@
 //      edges of this step highlighted, gradient edges drawn as the backward pass reaches them,
 //      the norms ||h_t|| (forward) or ||δ_t|| (backward) as bars under the columns;
 //   2. the step's equation, typeset once term by term (MathJax), with each term's entries as bars
-//      and numbers beside it in plain text, and the running ||dW_hh||.
+//      and numbers beside it in plain text, and the running ||dW_hh||_F (Frobenius norm; the book's
+//      ||.|| of a matrix, as on the slider, is the spectral norm).
 
 const VIEW = (() => {
   "use strict";
@@ -351,7 +352,7 @@ const VIEW = (() => {
     const lossVals = { l: h("span", { class: "sb-ur-val2" }), L: h("span", { class: "sb-ur-val2" }) };
     lossLine.append(
       h("span", {}, tex("\\ell_t = -\\log\\operatorname{softmax}(\\bsf{o}_t)_{y_t}"), " = ", lossVals.l),
-      h("span", {}, tex("L = \\ell_1 + \\dots + \\ell_t"), " = ", lossVals.L));
+      h("span", {}, tex("\\ell_1 + \\dots + \\ell_t"), " = ", lossVals.L, h("span", { class: "sb-ur-note" }, " (the loss so far)")));
     // at forward 0, what the steps will do (the equation of the backward pass, typeset once)
     const intro = h("div", { class: "sb-ur-intro" },
       h("p", {}, `Forward steps 1 to ${view.options.T} compute the states and the losses, left to right. `,
@@ -373,7 +374,7 @@ const VIEW = (() => {
     const dwVal = h("span", { class: "sb-ur-val2" });
     const dwNote = h("span", { class: "sb-ur-note" });
     dwLine.append(h("span", {}, tex("\\mathrm{d}\\bsf{W}_{hh} \\;{+}{=}\\; \\bsf{h}_{t-1}^\\top(\\boldsymbol{\\delta}_t\\odot f'(\\bsf{a}_t))")),
-      h("span", {}, tex("\\lVert\\mathrm{d}\\bsf{W}_{hh}\\rVert"), " = ", dwVal), dwNote);
+      h("span", {}, tex("\\lVert\\mathrm{d}\\bsf{W}_{hh}\\rVert_F"), " = ", dwVal), dwNote);
     const bwdBox = h("div", { class: "sb-ur-block" }, headerRow(H), bwd.dh.box, bwd.carried.box, bwd.delta.box, dwLine);
 
     // both blocks in one grid cell, the hidden one invisible: the panel keeps its height from step to step
@@ -492,7 +493,7 @@ const VIEW = (() => {
     const parts = t === T ? `the direct term dl${T}/dh${T} alone (no later step)`
       : `the direct term ${vecText(d.dh[t - 1])} plus ${vecText(d.carried[t - 1])} carried back from step ${t + 1}`;
     return intro + `delta${t} = ${vecText(d.deltas[t - 1])} (norm ${fmt(d.delta_norms[t - 1], 3)}) = ${parts}; ` +
-      `the running norm of dW_hh is ${fmt(d.dW_norms[t - 1], 3)}.`;
+      `the running Frobenius norm of dW_hh is ${fmt(d.dW_norms[t - 1], 3)}.`;
   }
 
   // ------------------------------------------------------------------ controls and numbers
