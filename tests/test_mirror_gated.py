@@ -20,13 +20,16 @@ import pytest
 
 from seqlib.widgets._mirror_check import compare
 from seqlib.widgets.gated_base import gated_flow_base, gated_flow_numbers
+from seqlib.widgets.gradient_flow import GATED_NORM_RANGE
 
 MIRROR = Path(__file__).resolve().parents[1] / "seqlib" / "widgets" / "js" / "mirror" / "gated.js"
 TOL = 1e-9
 N_RANDOM = 24  # random settings per cell with H = 16, and N_RANDOM_32 with H = 32
 N_RANDOM_32 = 8
 N_RANDOM_ODD = 6  # and with B = 3, D = 5, H = 7 (odd sizes: every remainder path of the mirror's kernels)
-NORM_RANGE, BIAS_RANGE, T_MAX = (0.5, 2.0), (-3.0, 5.0), 100
+# the gated widget's whole norm slider (to 3; above, the mirror drifts: gradient_flow.GATED_NORM_RANGE)
+NORM_RANGE, BIAS_RANGE, T_MAX = GATED_NORM_RANGE, (-3.0, 5.0), 100
+TOP = NORM_RANGE[1]
 
 _RUNNER = r"""
 const fs = require("fs");
@@ -72,8 +75,9 @@ def _random_settings(rng: np.random.Generator, arch: str, base: int, n: int) -> 
 def _edge_settings(arch: str, base: int) -> list[dict]:
     """The corners of the controls: T = 100, the extreme norms and biases, no truncation, κ = 1, κ = T."""
     return [{"arch": arch, "base": base, "spectral_norm": s, "forget_bias": fb, "T": T, "truncate": k}
-            for s, fb, T, k in ((2.0, 5.0, 100, None), (2.0, -3.0, 100, None), (0.5, -3.0, 100, None),
-                                (0.5, 5.0, 100, 1), (1.0, 1.0, 60, None), (2.0, 5.0, 100, 100), (1.0, 1.0, 2, None))]
+            for s, fb, T, k in ((TOP, 5.0, 100, None), (TOP, -3.0, 100, None), (0.5, -3.0, 100, None),
+                                (0.5, 5.0, 100, 1), (1.0, 1.0, 60, None), (TOP, 5.0, 100, 100), (1.0, 1.0, 2, None),
+                                (TOP, 0.0, 100, None), (TOP, 1.0, 100, None), (2.0, 1.0, 100, None))]
 
 
 #: Timed settings: the largest the widget offers (T = 100, full BPTT), H = 16 (the widget's) and H = 32.

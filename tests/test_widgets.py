@@ -166,7 +166,7 @@ def test_norm_stops(gated):
     stops = norm_stops(gated)
     lo, hi = GATED_NORM_RANGE if gated else NORM_RANGE
     assert (stops[0], stops[-1]) == (lo, hi)
-    assert list(stops) == sorted(set(stops)) and len(stops) == (43 if gated else 33)
+    assert list(stops) == sorted(set(stops)) and len(stops) == (37 if gated else 33)
     assert all(float(f"{v:.3g}") == v for v in stops)
     assert set(GATED_NORM_KEEP if gated else NORM_KEEP) <= set(stops)
     assert 1.0 in stops and (RNN_NORM_MAX in stops if gated else 0.8 in stops and 1.5 in stops)

@@ -526,6 +526,11 @@ function mountWidget({ model, el }, VIEW) {
     const d = model.get("data");
     if (!live || !d) return;
     data = d;
+    // w.show(...) in the kernel moves the setting: the controls follow (unless a newer change waits)
+    if (d.setting && !pending) {
+      setting = Object.assign({}, d.setting);
+      syncControls();
+    }
     draw(d);
     inflight = false;
     setStatus(`Computed in the kernel by seqlib in ${d.ms} ms.`);

@@ -1,11 +1,13 @@
 // views/gradient_flow.js: G[t, k] and ||δ_k|| as the reader changes the recurrence
 // (seqlib/widgets/gradient_flow.py: GradientFlowWidget, and GatedFlowWidget with options.gated).
 //
-// Left: the heat map of G[t, k] = ||dℓ_t/dh_k|| (eq. grad_flow_G), on a fixed logarithmic colour
-// scale so that settings compare.  Right: ||δ_k|| = ||dL/dh_k||, the last loss's row G[T, k] and,
+// The heat map of G[t, k] = ||dℓ_t/dh_k|| (eq. grad_flow_G), on a fixed logarithmic colour
+// scale so that settings compare (values beyond it take the end colours; cells a truncation cuts are
+// hatched).  The line plot: ||δ_k|| = ||dL/dh_k||, the last loss's row G[T, k] and,
 // for the vanilla RNN, the bound G[T, T] (γ ||W_hh||)^(T-k) of eq. bptt_bound.  With a truncation
 // length κ both panels show what truncated BPTT delivers (eq. bptt_truncated): the contributions that
-// cross a chunk boundary are dropped, so the titles and the legend say "truncated" and a note says so.
+// cross a chunk boundary are dropped, so the heat map's title and the legend say "truncated" and a note
+// says so.  The headline gives G[T, 1]/G[T, T], the number the chapters quote.
 // The sliders' stops are options.norm_stops and options.forget_bias_stops, computed by seqlib
 // (gradient_flow.norm_stops, forget_bias_stops), so that the values the chapters name are stops.
 
@@ -134,7 +136,8 @@ const VIEW = (() => {
     const item = (color, dashed, texSrc, extra) => h("span", { class: "sb-legend-item", style: { color } },
       h("span", { class: "sb-swatch" + (dashed ? " sb-dashed" : "") }),
       h("span", { style: { color: "var(--sb-fg)" } }, label(texSrc), extra || null));
-    view.legendBound = item("var(--sb-red)", true, "G[T,T]\\,(\\gamma\\lVert\\bsf{W}_{hh}\\rVert)^{T-k}",
+    view.legendBound = item("var(--sb-red)", true, o.gated ? "G[T,T]\\,(\\gamma\\lVert\\bsf{W}\\rVert)^{T-k}"
+      : "G[T,T]\\,(\\gamma\\lVert\\bsf{W}_{hh}\\rVert)^{T-k}",
       o.gated ? h("span", {}, " (vanilla RNN)") : null);
     // the blue line: the total derivative, or under truncation the truncated one (the TeX fallback has no \tilde)
     view.legendTotal = item("var(--sb-blue)", false, o.gated ? `\\lVert\\mathrm{d}L/\\mathrm{d}${st}_k\\rVert`
@@ -148,15 +151,18 @@ const VIEW = (() => {
     // headline: typeset once, numbers as text
     const num = () => h("span", { class: "sb-num" });
     if (o.gated) {
-      view.hl = { gate: num(), gateName: h("span", {}), rate: num(), rnnPart: h("span", {}), gatePart: h("span", {}) };
+      view.hl = { gate: num(), gateName: h("span", {}), rate: num(), rnnPart: h("span", {}), gatePart: h("span", {}),
+        ratio: num() };
       view.hl.rnnPart.append(label("\\gamma\\lVert\\bsf{W}\\rVert = "), view.hl.rate,
         h("span", {}, " for the tanh RNN (γ = 1)"));
       view.hl.gatePart.append(view.hl.gateName, view.hl.gate);
-      view.headline.append(view.hl.rnnPart, view.hl.gatePart);
+      view.headline.append(view.hl.rnnPart, view.hl.gatePart, h("span", {}, "; "), label("G[T,1]/G[T,T] = "),
+        view.hl.ratio);
     } else {
-      view.hl = { gamma: num(), crit: num(), rate: num(), verdict: h("span", { class: "sb-verdict" }) };
+      view.hl = { gamma: num(), crit: num(), rate: num(), verdict: h("span", { class: "sb-verdict" }), ratio: num() };
       view.headline.append(label("\\gamma = \\sup|f'| = "), view.hl.gamma, h("span", {}, "so "),
-        label("\\gamma\\lVert\\bsf{W}_{hh}\\rVert = "), view.hl.rate, h("span", {}, ": "), view.hl.verdict);
+        label("\\gamma\\lVert\\bsf{W}_{hh}\\rVert = "), view.hl.rate, h("span", {}, ": "), view.hl.verdict,
+        h("span", {}, "; "), label("G[T,1]/G[T,T] = "), view.hl.ratio);
     }
   }
 
@@ -210,7 +216,14 @@ const VIEW = (() => {
     const paths = bins.map((b) => b.join(""));
     const cut = cutCells.join("");
     const g = s("g", { class: "sb-heat", "shape-rendering": "crispEdges" });
-    if (cut) g.append(s("path", { d: cut, fill: "var(--sb-surface)", class: "sb-cut" }));
+    if (cut) {
+      // hatched (visible in the light and the dark theme): a pattern of this plot's own
+      const pid = "sbhatch" + Math.random().toString(36).slice(2);
+      p.area.append(s("defs", {}, s("pattern", { id: pid, width: 6, height: 6, patternUnits: "userSpaceOnUse",
+        patternTransform: "rotate(45)" }, s("rect", { width: 6, height: 6, fill: "var(--sb-surface)" }),
+        s("line", { x1: 0, y1: 0, x2: 0, y2: 6, stroke: "var(--sb-muted)", "stroke-width": 1.5 }))));
+      g.append(s("path", { d: cut, fill: `url(#${pid})`, class: "sb-cut", "shape-rendering": "auto" }));
+    }
     paths.forEach((d, i) => { if (d) g.append(s("path", { d, fill: viridis((i + 0.5) / NBINS) })); });
     p.area.append(g);
     // axis titles as text
@@ -306,7 +319,7 @@ const VIEW = (() => {
     view.legendTrunc.style.display = cut ? "" : "none";
     view.truncNote.style.display = cut ? "" : "none";
     view.truncNote.textContent = cut ? `Truncation κ = ${st.truncate}: both panels show what truncated BPTT ` +
-      "delivers. Contributions across a chunk boundary (dotted) are dropped: G = 0, pale grey on the left." : "";
+      "delivers. Contributions across a chunk boundary (dotted) are dropped: G = 0, hatched in the heat map." : "";
     if (cut !== view.heatTruncated) {
       view.heatTruncated = cut;
       view.heat.setTitle(cut ? view.heatTitle.cut : view.heatTitle.full);
@@ -315,6 +328,8 @@ const VIEW = (() => {
 
   function drawHeadline(view, data, st) {
     const o = view.options;
+    const T = data.G.length;
+    view.hl.ratio.textContent = fmt(data.G[T - 1][0] / data.G[T - 1][T - 1], 3);
     if (o.gated) {
       const arch = st.arch;
       view.hl.rnnPart.style.display = arch === "rnn" ? "" : "none";
@@ -331,8 +346,9 @@ const VIEW = (() => {
     view.hl.gamma.textContent = gamma === 0.25 ? "1/4" : fmt(gamma);
     view.hl.rate.textContent = fmt(rate, 3);
     const v = view.hl.verdict;
-    if (rate < 1) { v.textContent = "below 1, so the gradient is guaranteed to vanish"; v.style.color = "var(--sb-blue)"; }
-    else if (rate === 1) { v.textContent = "the boundary"; v.style.color = "var(--sb-fg)"; }
+    if (rate < 1) {
+      v.textContent = "below 1, so long-range contributions are guaranteed to vanish"; v.style.color = "var(--sb-blue)";
+    } else if (rate === 1) { v.textContent = "exactly 1: the boundary"; v.style.color = "var(--sb-fg)"; }
     else { v.textContent = "above 1, so it may explode (not guaranteed)"; v.style.color = "var(--sb-red)"; }
   }
 
