@@ -212,8 +212,10 @@ def main() -> None:
     ap.add_argument("--changes", type=int, default=20, help="random settings per widget")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--save", action="store_true", help="write bench/results-widgets.json")
+    ap.add_argument("--html", type=Path, default=REPO / "_build" / "html",
+                    help="the built book to measure (default _build/html)")
     args = ap.parse_args()
-    html_dir = REPO / "_build" / "html"
+    html_dir = args.html
     if not (html_dir / "index.html").is_file():
         raise SystemExit("no built book: run `make book` first")
     weights = {kind: {**bookcheck.page_weight(html_dir, rel), "widget_state": state_bytes(html_dir, rel)}
