@@ -17,7 +17,8 @@ the gradient-flow and gated-flow widgets at T = 100 with H = 16 (the
 book's) and with H = 32, so that those two runs differ in H alone.  Each
 widget jumps to ``--changes`` random settings through ``el.seqbook.set``
 (every control at once, as a program moves them: no input events; values
-kept to what the page's controls offer), after the page's idle warm-up;
+over the controls' ranges, some between a slider's stops, the decoding
+widget's beam width kept to its slider's), after the page's idle warm-up;
 for each jump the script reads the page's compute time and draw time
 (``el.seqbook.repaint``), the time until the new picture is laid out
 (compute, draw, and the browser's style and layout, forced at once), and
