@@ -4,7 +4,7 @@ For each widget of :mod:`seqlib.widgets`, on the chapter page that holds it
 (``WIDGET_PAGES``), in headless Chromium with the network cut off and no kernel:
 
 * **controls**: every control is moved as a reader moves it (a slider by its
-  keyboard End/Home keys, a toggle by clicking another button, a stepper by
+  keyboard arrow keys (one stop), a toggle by clicking another button, a stepper by
   its next button and by play, then pause) and the picture (the SVG and text
   of the panels) changes each time; a control that does not apply is
   disabled (the LSTM's forget-gate bias with another cell);
@@ -102,10 +102,12 @@ def _clean(audit) -> list[str]:
 def move_every_control(page, root, kind: str, after=None) -> list[str]:
     """Move each control of the widget once; assert the picture changes each time.
 
-    Sliders and steppers first, toggles last, so that every control is moved in
-    the widget's default setting (where each applies: e.g. the gated widget's
-    forget-gate bias, which its cell toggle would disable); a control still
-    disabled is reported and fails the test.  The decoding widget's number
+    Sliders and steppers first, toggles last, so that every control is moved
+    where it applies (e.g. the gated widget's forget-gate bias, which its cell
+    toggle would disable); a disabled control fails the test.  A slider moves
+    one stop (ArrowRight, or ArrowLeft at its end), as a reader nudges it, so
+    that no move leaves the widget where another control has no effect
+    (kappa = 1 would hide the activation).  The decoding widget's number
     field gets a number typed in.  ``after(what)``, if given, runs after each
     move (the live test checks the kernel drew it).
     """
@@ -151,7 +153,7 @@ def move_every_control(page, root, kind: str, after=None) -> list[str]:
             rng = row.locator("input[type=range]")
             v0 = rng.input_value()
             rng.focus()
-            page.keyboard.press("End" if v0 != rng.get_attribute("max") else "Home")
+            page.keyboard.press("ArrowRight" if v0 != rng.get_attribute("max") else "ArrowLeft")
             assert rng.input_value() != v0, f"{kind}: slider {name} did not move"
             what = f"slider {name}: {v0} -> {rng.input_value()} ({row.locator('output').inner_text()})"
         _wait_changed(page, root, before, f"{kind}: {what} did not change the picture")
