@@ -14,8 +14,9 @@ Then, in Chromium with every request off 127.0.0.1:PORT blocked and recorded:
   cell has an error or stderr output;
 * the sequence-loss widget knows it is live (the kernel answered its
   handshake), and after each move of each control the picture changes and
-  the numbers drawn are seqlib's, from the kernel, for the setting the
-  controls show (``data.source``, ``data.setting``); the status line says so;
+  the numbers drawn came from seqlib in the kernel (``data.source``; the
+  reply's ``data.setting`` is the one the page then shows); the status line
+  says so;
 * no request left the machine, no page error.
 
 A second test does the same for every widget of the book at once: a
