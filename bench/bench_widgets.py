@@ -14,7 +14,7 @@ files and MathJax, which every page loads.
 Repaint, in headless Chromium (1280 x 800, no GPU, no kernel): each widget
 on its chapter page of the built book, and, on a one-page book built here,
 the gradient-flow and gated-flow widgets at T = 100 with H = 16 (the
-book's) and with H = 32, so that those two runs differ in H alone.  Each
+book's) and with H = 32 (same page, T and settings; H = 32 timed second).  Each
 widget jumps to ``--changes`` random settings through ``el.seqbook.set``
 (every control at once, as a program moves them: no input events; values
 over the controls' ranges, some between a slider's stops, the decoding
@@ -53,15 +53,9 @@ sys.path.insert(0, str(REPO / "tests" / "browser"))
 
 import bookcheck  # noqa: E402
 
-WIDGET_PAGES = {
-    "gradient_flow": "chapters/bptt_flow.html",
-    "unrolled": "chapters/bptt_delta.html",
-    "gated_flow": "chapters/gated.html",
-    "sequence_loss": "chapters/sequence_loss.html",
-    "decoding": "chapters/seq2seq.html",
-}
-#: The benchmark's own page: the flow widgets at T = 100 with the book's H and with twice it, so that
-#: the two runs differ in H only (same page, same T).
+WIDGET_PAGES = bookcheck.WIDGET_PAGES
+#: The benchmark's own page: the flow widgets at T = 100 with the book's H and with twice it (same page,
+#: same T and settings; H = 32 timed after H = 16).
 RUNS = {"H16": {"T": 100, "H": 16}, "H32": {"T": 100, "H": 32}}
 FLOW = ("gradient_flow", "gated_flow")
 FACTORY_NAMES = {"gradient_flow": "gradient_flow_widget", "gated_flow": "gated_flow_widget"}

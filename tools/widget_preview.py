@@ -24,13 +24,14 @@ sys.path.insert(0, str(REPO / "tests" / "browser"))
 
 import bookcheck  # noqa: E402
 
-FACTORIES = {
-    "gradient_flow": "gradient_flow_widget",
-    "gated_flow": "gated_flow_widget",
-    "unrolled": "unrolled_graph_widget",
-    "sequence_loss": "sequence_loss_widget",
-    "decoding": "decoding_widget",
-}
+def _factory_names() -> dict[str, str]:
+    """kind -> the factory's name in seqlib.widgets (e.g. "gradient_flow" -> "gradient_flow_widget")."""
+    from seqlib.widgets import _factories
+
+    return {kind: f.__name__ for kind, f in _factories().items()}
+
+
+FACTORIES = _factory_names()
 
 
 def page_text(kinds: list[str], code: str | None) -> str:

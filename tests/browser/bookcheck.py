@@ -79,6 +79,16 @@ def _tools_module(name: str):
 serve = _tools_module("localserver").serve
 
 
+#: The chapter page that shows each seqlib widget (tests/browser/test_widget_engine.py, bench/bench_widgets.py).
+WIDGET_PAGES: dict[str, str] = {
+    "gradient_flow": "chapters/bptt_flow.html",
+    "unrolled": "chapters/bptt_delta.html",
+    "gated_flow": "chapters/gated.html",
+    "sequence_loss": "chapters/sequence_loss.html",
+    "decoding": "chapters/seq2seq.html",
+}
+
+
 def page_weight(html_dir: Path, rel: str) -> dict[str, int]:
     """Bytes of a page's HTML and of the images it shows (its own assets; the shared vendored JS,
     theme files and fonts are not counted)."""

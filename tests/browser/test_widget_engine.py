@@ -38,13 +38,7 @@ from seqlib.widgets import WIDGETS, _factories
 from seqlib.widgets._mirror_check import compare
 
 #: kind -> the chapter page that shows it
-WIDGET_PAGES: dict[str, str] = {
-    "gradient_flow": "chapters/bptt_flow.html",
-    "unrolled": "chapters/bptt_delta.html",
-    "gated_flow": "chapters/gated.html",
-    "sequence_loss": "chapters/sequence_loss.html",
-    "decoding": "chapters/seq2seq.html",
-}
+WIDGET_PAGES = bookcheck.WIDGET_PAGES
 PAGE_BUDGET = 1_200_000
 N_RANDOM = 20
 TOL = 1e-9
