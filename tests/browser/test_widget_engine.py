@@ -146,8 +146,14 @@ def move_every_control(page, root, kind: str, after=None) -> list[str]:
         else:
             rng = row.locator("input[type=range]")
             v0 = rng.input_value()
-            rng.focus()
-            page.keyboard.press("ArrowRight" if v0 != rng.get_attribute("max") else "ArrowLeft")
+            key = "ArrowRight" if v0 != rng.get_attribute("max") else "ArrowLeft"
+            for _ in range(3):  # JupyterLab may re-render a scrolled output and drop the focus
+                rng.scroll_into_view_if_needed()
+                rng.focus()
+                page.keyboard.press(key)
+                if rng.input_value() != v0:
+                    break
+                page.wait_for_timeout(300)
             assert rng.input_value() != v0, f"{kind}: slider {name} did not move"
             what = f"slider {name}: {v0} -> {rng.input_value()} ({row.locator('output').inner_text()})"
         _wait_changed(page, root, before, f"{kind}: {what} did not change the picture")
