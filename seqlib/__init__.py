@@ -21,6 +21,7 @@ Every computation the chapters show lives here, one subject per module:
 ``seqlib.train``          a training loop with clipping and truncation; sampling
 ``seqlib.gradcheck``      central-difference gradient checks
 ``seqlib.workspace``      scratch arrays reused from one training step to the next
+``seqlib.committed``      the committed sweep and benchmark results chapters read
 ``seqlib.seq2seq``        an RNN encoder-decoder: teacher forcing, the bridge, scoring
 ``seqlib.decode``         greedy decoding and beam search for the encoder-decoder
 ``seqlib.seq2seq_data``   the numbers-to-words task and its splits
@@ -31,18 +32,19 @@ Every computation the chapters show lives here, one subject per module:
 Arrays are batch-major and use row vectors: ``x_t @ W_xh``.
 """
 
-from . import activations, bptt, clip, data, gated_train, gradcheck, gradflow, gradflow_gated, gru, init, loss, lstm, masking, optim, readout, rnn, train, workspace
+from . import activations, bptt, clip, data, gated_train, gradcheck, gradflow, gradflow_gated, gru, init, loss, lstm, masking, optim, readout, committed, rnn, train, workspace
 
 from . import decode, seq2seq, seq2seq_data, seq2seq_train
 
 _MODULES = (
-    activations, bptt, clip, data, gated_train, gradcheck, gradflow, gradflow_gated, gru, init, loss, lstm, masking, optim, readout, rnn, train, workspace,
+    activations, bptt, clip, data, gated_train, gradcheck, gradflow, gradflow_gated, gru, init, loss, lstm, masking, optim, readout, committed, rnn, train, workspace,
     decode, seq2seq, seq2seq_data, seq2seq_train,
 )
 
 from .activations import *  # noqa: F401,F403
 from .bptt import *  # noqa: F401,F403
 from .clip import *  # noqa: F401,F403
+from .committed import *  # noqa: F401,F403
 from .data import *  # noqa: F401,F403
 from .gradcheck import *  # noqa: F401,F403
 from .gated_train import *  # noqa: F401,F403
@@ -55,6 +57,7 @@ from .lstm import *  # noqa: F401,F403
 from .masking import *  # noqa: F401,F403
 from .optim import *  # noqa: F401,F403
 from .readout import *  # noqa: F401,F403
+
 from .rnn import *  # noqa: F401,F403
 from .train import *  # noqa: F401,F403
 from .workspace import *  # noqa: F401,F403
