@@ -222,7 +222,7 @@ def open_page(browser, origin: str, rel: str, *, settle: bool = True,
 
 
 def wait_for_mathjax(page, timeout_ms: float = 30_000) -> bool:
-    """Wait for ``MathJax.startup.promise`` (initial typesetting); False if no MathJax 3."""
+    """Wait for ``MathJax.startup.promise`` (initial typesetting); False if no MathJax (4.x, with the v3 API)."""
     has = page.evaluate("() => !!(window.MathJax && MathJax.startup && MathJax.startup.promise)")
     if not has:
         return False

@@ -16,6 +16,14 @@ at a desktop (1280 px) and a phone (390 px) viewport:
   the figure's own fonts) is at least 12 CSS px = 9 pt at the size shown;
 * **sharp figures**: every matplotlib figure of a cell output is shown at
   >= 2 image pixels per CSS pixel at 1280 px (a 2x PNG, or SVG);
+* **figures keep their shape**: every image is shown with the aspect ratio of
+  its pixels, within 2 %;
+* **captions**: at 1280 px a figure caption takes at most 3 lines, in the
+  colour of the body text; no line of a caption or paragraph starts with the
+  punctuation that follows a formula;
+* **equations on a phone**: no display equation is clipped; at 390 px the
+  ones that scroll sideways in their box are counted, and the book-wide total
+  is at most :data:`MAX_SCROLLING_EQUATIONS` (``test_equations_on_a_phone``);
 * **no plumbing in outputs**: no internal label name (``ce_loss_seq``), no
   ``glue(`` and no "pre-computed frame" in the text the cells print.
 
@@ -36,6 +44,10 @@ from conftest import BOOK_HTML
 
 REPO = Path(__file__).resolve().parents[2]
 WIDTHS = (1280, 390)
+MAX_SCROLLING_EQUATIONS = 10
+MAX_CAPTION_LINES = 3
+# display equations that scroll sideways at 390 px, per page (filled by test_page_reads_well)
+SCROLLING_EQUATIONS: dict[str, list[str]] = {}
 MIN_CSS_PX = 12.0  # 9 pt
 PAGE_BUDGET = 2_000_000
 
@@ -142,6 +154,49 @@ IMAGES_JS = r"""() => {
 }"""
 
 
+SHAPE_JS = r"""() => {
+  const art = document.querySelector('article.bd-article') || document.body;
+  const out = {images: [], captions: [], punct: [], equations: []};
+  for (const i of art.querySelectorAll('img')) {
+    const r = i.getBoundingClientRect();
+    if (!(r.width > 0 && r.height > 0 && i.naturalWidth > 0 && i.naturalHeight > 0)) continue;
+    const dist = (r.width / r.height) / (i.naturalWidth / i.naturalHeight) - 1;
+    out.images.push({alt: (i.getAttribute('alt') || '').slice(0, 50), dist: dist,
+                     css: [Math.round(r.width), Math.round(r.height)], natural: [i.naturalWidth, i.naturalHeight]});
+  }
+  const body = art.querySelector('p');
+  const bodyColor = body ? getComputedStyle(body).color : null;
+  for (const c of art.querySelectorAll('figcaption')) {
+    const r = c.getBoundingClientRect();
+    if (r.height === 0) continue;
+    const text = c.querySelector('.caption-text') || c.querySelector('p') || c;
+    const para = c.querySelector('p') || c;
+    const lh = parseFloat(getComputedStyle(para).lineHeight) || 1.5 * parseFloat(getComputedStyle(para).fontSize);
+    out.captions.push({text: c.textContent.trim().slice(0, 60), lines: Math.round(para.getBoundingClientRect().height / lh),
+                       color: getComputedStyle(text).color, body: bodyColor});
+  }
+  // a formula followed by punctuation: the punctuation's line is the formula's line
+  for (const m of art.querySelectorAll('span.math')) {
+    let n = m.nextSibling;
+    if (n === null && m.parentElement.classList.contains('seq-nobreak')) n = m.nextSibling;
+    const host = m.parentElement.classList.contains('seq-nobreak') ? m.parentElement : null;
+    const t = host ? host.lastChild : n;
+    if (!t || t.nodeType !== 3 || !/^[,.;:)]/.test(t.nodeValue)) continue;
+    const mr = m.getBoundingClientRect();
+    if (mr.width === 0) continue;
+    const range = document.createRange(); range.setStart(t, 0); range.setEnd(t, 1);
+    const pr = range.getBoundingClientRect();
+    if (pr.top > mr.bottom - 2) out.punct.push(m.textContent.slice(0, 30) + ' | ' + t.nodeValue.slice(0, 10));
+  }
+  for (const d of art.querySelectorAll('div.math')) {
+    const c = d.querySelector('mjx-container[display="true"]');
+    if (!c || d.getBoundingClientRect().width === 0) continue;
+    if (c.scrollWidth > c.clientWidth + 1) out.equations.push((d.id || '') + ' ' + d.textContent.trim().slice(0, 40));
+  }
+  return out;
+}"""
+
+
 def alt_problem(img: dict) -> str | None:
     alt = (img["alt"] or "").strip()
     if not alt:
@@ -189,6 +244,20 @@ def check_page(browser, origin: str, rel: str, width: int, names_re: re.Pattern)
                 if density < 2 - 0.01:
                     problems.append(f"figure {f['caption'] or f['alt'] or f['src']!r}: {density:.2f} image px per CSS px "
                                     f"({f['natural']} px shown at {f['css']:.0f}): not 2x")
+        shape = page.evaluate(SHAPE_JS)
+        for img in shape["images"]:
+            if abs(img["dist"]) > 0.02:
+                problems.append(f"image {img['alt']!r} shown at {img['css'][0]}x{img['css'][1]} CSS px for "
+                                f"{img['natural'][0]}x{img['natural'][1]} pixels: its shape is off by {100 * img['dist']:+.1f} %")
+        if width == 1280:
+            for cap in shape["captions"]:
+                if cap["lines"] > MAX_CAPTION_LINES:
+                    problems.append(f"caption {cap['text']!r} takes {cap['lines']} lines (> {MAX_CAPTION_LINES})")
+                if cap["body"] and cap["color"] != cap["body"]:
+                    problems.append(f"caption {cap['text']!r} in {cap['color']}, not the body text's {cap['body']}")
+        problems += [f"a line starts with the punctuation after a formula: {p}" for p in shape["punct"]]
+        if width == 390:
+            SCROLLING_EQUATIONS[rel] = shape["equations"]
         text = page.evaluate("() => Array.from(document.querySelectorAll('div.cell_output')).map(e => e.innerText).join('\\n')")
         for m in sorted(set(names_re.findall(text))):
             problems.append(f"printed output names the internal label {m!r}")
@@ -305,3 +374,20 @@ def test_hover_previews_a_reference_offline(kind, pattern, book_html, book_origi
         assert not audit.bad_responses, audit.bad_responses
         assert not audit.page_errors, audit.page_errors
         print(f"\n{kind}: hovered {href} on {rel}: preview {text[:70]!r}")
+
+
+def test_equations_on_a_phone(book_html, book_origin, browser):
+    """At 390 px at most MAX_SCROLLING_EQUATIONS display equations of the whole book scroll sideways.
+
+    Uses what test_page_reads_well recorded at 390 px; pages it did not visit
+    (a run with -k) are measured here.
+    """
+    for rel in _pages():
+        if rel not in SCROLLING_EQUATIONS:
+            with bookcheck.open_page(browser, book_origin, rel, viewport={"width": 390, "height": 900}) as (page, _):
+                SCROLLING_EQUATIONS[rel] = page.evaluate(SHAPE_JS)["equations"]
+    total = sum(len(v) for v in SCROLLING_EQUATIONS.values())
+    listing = "\n".join(f"{rel}: {eq}" for rel, eqs in sorted(SCROLLING_EQUATIONS.items()) for eq in eqs)
+    print(f"\ndisplay equations scrolling sideways at 390 px: {total}\n{listing}")
+    assert total <= MAX_SCROLLING_EQUATIONS, (
+        f"{total} display equations scroll sideways at 390 px (at most {MAX_SCROLLING_EQUATIONS}):\n{listing}")
