@@ -108,4 +108,85 @@
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", forwardToggles);
   else forwardToggles();
+
+  /* Search results (search.html).  Sphinx shows under each result a snippet
+   * of the page's text, in which a formula is still its TeX source; here the
+   * snippet's formulas are typeset by MathJax (loaded on the search page by
+   * _ext/search_math.py), a formula the 240-character snippet cut in two is
+   * dropped, and a page (or section) found twice is listed once. */
+  var TEX = /\\\(([\s\S]*?)\\\)/g;
+  function trimTeX(text) {
+    var open = text.lastIndexOf("\\("), close = text.lastIndexOf("\\)");
+    if (open > close) text = text.slice(0, open);
+    var first = text.indexOf("\\)"), firstOpen = text.indexOf("\\(");
+    if (first >= 0 && (firstOpen < 0 || first < firstOpen)) text = text.slice(first + 2);
+    return text;
+  }
+  function typesetSummary(p) {
+    if (p.dataset.seqTypeset) return;
+    p.dataset.seqTypeset = "1";
+    var text = trimTeX(p.textContent);
+    if (text.indexOf("\\(") < 0 && text === p.textContent) return;
+    // the search terms Sphinx highlighted, highlighted again in the new text
+    var terms = Array.from(new Set(Array.from(p.querySelectorAll("span.highlighted"))
+      .map(function (h) { return h.textContent.toLowerCase(); }).filter(Boolean)));
+    var hit = terms.length ? new RegExp("(" + terms.map(function (t) {
+      return t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); }).join("|") + ")", "gi") : null;
+    function plain(str) {
+      if (!hit) return p.appendChild(document.createTextNode(str));
+      str.split(hit).forEach(function (piece, i) {
+        if (i % 2 === 1) {
+          var h = p.appendChild(document.createElement("span"));
+          h.className = "highlighted";
+          h.textContent = piece;
+        } else if (piece) p.appendChild(document.createTextNode(piece));
+      });
+    }
+    var mj = window.MathJax;
+    p.textContent = "";
+    var last = 0, m, jobs = [];
+    TEX.lastIndex = 0;
+    while ((m = TEX.exec(text)) !== null) {
+      plain(text.slice(last, m.index));
+      var slot = p.appendChild(document.createElement("span"));
+      slot.className = "math notranslate nohighlight";
+      slot.textContent = m[1];
+      jobs.push([slot, m[1]]);
+      last = TEX.lastIndex;
+    }
+    plain(text.slice(last));
+    if (!jobs.length || !mj || !mj.tex2chtmlPromise) return;
+    mj.startup.promise.then(function () {
+      return Promise.all(jobs.map(function (job) {
+        return mj.tex2chtmlPromise(job[1], {display: false}).then(function (node) {
+          job[0].textContent = "";
+          job[0].appendChild(node);
+        });
+      }));
+    }).then(function () {
+      mj.startup.document.clear();
+      mj.startup.document.updateDocument();
+    });
+  }
+  function searchResults() {
+    var box = document.getElementById("search-results");
+    if (!box) return;
+    var seen = new Set();
+    new MutationObserver(function (mutations) {
+      mutations.forEach(function (mutation) {
+        mutation.addedNodes.forEach(function (node) {
+          if (node.nodeType !== 1) return;
+          if (node.tagName === "LI" && node.parentElement && node.parentElement.tagName === "UL") {
+            var a = node.querySelector("a");
+            var href = a ? a.getAttribute("href") : null;
+            if (href && seen.has(href)) { node.remove(); return; }
+            if (href) seen.add(href);
+          }
+          if (node.matches && node.matches("p.context")) typesetSummary(node);
+        });
+      });
+    }).observe(box, {childList: true, subtree: true});
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", searchResults);
+  else searchResults();
 })();
