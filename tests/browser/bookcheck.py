@@ -84,7 +84,7 @@ WIDGET_PAGES: dict[str, str] = {
     "gradient_flow": "chapters/bptt_flow.html",
     "unrolled": "chapters/bptt_delta.html",
     "gated_flow": "chapters/gated.html",
-    "sequence_loss": "chapters/sequence_loss.html",
+    "sequence_loss": "chapters/sequence_loss_normalisation.html",
     "decoding": "chapters/seq2seq.html",
 }
 

@@ -3,13 +3,15 @@
 Starts JupyterLab the way ``make lab`` does (``tools/lab.py``: the project's
 ``lab/settings``, no news feed, no update check, read-only extension manager)
 on 127.0.0.1 with a random free port and a random token, on a temporary copy
-of ``chapters/sequence_loss.md`` (the chapter with the lightest widget; a copy,
-so Lab's autosave never rewrites the repository), with its own Jupyter config,
-data, runtime and settings folders (the user's ``~/.jupyter`` plays no part).
-Then, in Chromium with every request off 127.0.0.1:PORT blocked and recorded:
+of ``chapters/sequence_loss_normalisation.md`` (the page with the lightest
+widget; a copy, so Lab's autosave never rewrites the repository), with its
+own Jupyter config, data, runtime and settings folders (the user's
+``~/.jupyter`` plays no part). Then, in Chromium with every request off
+127.0.0.1:PORT blocked and recorded:
 
-* a double click on ``sequence_loss.md`` in the file browser opens it as a
-  notebook (jupytext's viewer is the default for ``.md``: lab/settings);
+* a double click on ``sequence_loss_normalisation.md`` in the file browser
+  opens it as a notebook (jupytext's viewer is the default for ``.md``:
+  lab/settings);
 * *Run → Run All Cells*; every code cell runs, the kernel goes idle, and no
   cell has an error or stderr output;
 * the sequence-loss widget knows it is live (the kernel answered its
@@ -60,7 +62,7 @@ def _load_lab_tool():
 
 lab_tool = _load_lab_tool()
 
-CHAPTER = "sequence_loss.md"
+CHAPTER = "sequence_loss_normalisation.md"
 LIVE_STATUS = "Computed in the kernel by seqlib"  # js/runtime.js, after the kernel's data arrives
 #: The cells that show the widgets in the chapters (hide-input there).
 WIDGET_CELLS = {
