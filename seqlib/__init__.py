@@ -13,6 +13,7 @@ Every computation the chapters show lives here, one subject per module:
 ``seqlib.gated_train``    training RNN / LSTM / GRU on a last-step regression
 ``seqlib.readout``        the linear readout o_t = h_t W_hy + b_y
 ``seqlib.loss``           softmax, cross-entropy and the sequence loss
+``seqlib.loss_flags``     the sequence loss's flag settings side by side
 ``seqlib.masking``        masks, padding and one-hot encoding
 ``seqlib.init``           initializers, spectral scaling of W_hh
 ``seqlib.clip``           gradient clipping by global norm and by value
@@ -32,12 +33,12 @@ Every computation the chapters show lives here, one subject per module:
 Arrays are batch-major and use row vectors: ``x_t @ W_xh``.
 """
 
-from . import activations, bptt, clip, data, gated_train, gradcheck, gradflow, gradflow_gated, gru, init, loss, lstm, masking, optim, readout, committed, rnn, train, workspace
+from . import activations, bptt, clip, data, gated_train, gradcheck, gradflow, gradflow_gated, gru, init, loss, loss_flags, lstm, masking, optim, readout, committed, rnn, train, workspace
 
 from . import decode, seq2seq, seq2seq_data, seq2seq_train
 
 _MODULES = (
-    activations, bptt, clip, data, gated_train, gradcheck, gradflow, gradflow_gated, gru, init, loss, lstm, masking, optim, readout, committed, rnn, train, workspace,
+    activations, bptt, clip, data, gated_train, gradcheck, gradflow, gradflow_gated, gru, init, loss, loss_flags, lstm, masking, optim, readout, committed, rnn, train, workspace,
     decode, seq2seq, seq2seq_data, seq2seq_train,
 )
 
@@ -53,6 +54,7 @@ from .gradflow_gated import *  # noqa: F401,F403
 from .gru import *  # noqa: F401,F403
 from .init import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
+from .loss_flags import *  # noqa: F401,F403
 from .lstm import *  # noqa: F401,F403
 from .masking import *  # noqa: F401,F403
 from .optim import *  # noqa: F401,F403
