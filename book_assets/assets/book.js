@@ -5,6 +5,15 @@
  * again when the window changes width. */
 (function () {
   "use strict";
+  /* Light only (book.css "one colour scheme"): pydata-sphinx-theme reads the
+   * mode from localStorage ("dark", "light" or "auto", which follows the
+   * system) when the page loads. */
+  try {
+    localStorage.setItem("mode", "light");
+    localStorage.setItem("theme", "light");
+  } catch (e) { /* storage blocked: the theme's default, light, applies */ }
+  document.documentElement.dataset.mode = "light";
+  document.documentElement.dataset.theme = "light";
   function mark() {
     document.querySelectorAll("span.math").forEach(function (span) {
       var math = span.querySelector("mjx-container > mjx-math");
