@@ -85,7 +85,7 @@ WIDGET_PAGES: dict[str, str] = {
     "unrolled": "chapters/bptt_delta.html",
     "gated_flow": "chapters/gated.html",
     "sequence_loss": "chapters/sequence_loss_normalisation.html",
-    "decoding": "chapters/seq2seq.html",
+    "decoding": "chapters/seq2seq_decoding.html",
 }
 
 
