@@ -44,6 +44,7 @@ __all__ = [
     "log_softmax",
     "cross_entropy",
     "cross_entropy_backward",
+    "entropy_kl_split",
     "token_cross_entropy",
     "sequence_loss",
     "sequence_loss_backward",
@@ -265,6 +266,67 @@ def cross_entropy_backward(logits: Array, targets: Array, upstream: Array | None
             raise ValueError(f"upstream must have the shape of targets {y.shape}, got {u.shape}")
         g = g * u[..., None]
     return g
+
+
+def entropy_kl_split(logits: Array, counts: Array) -> tuple[Array, Array]:
+    """Split the cross-entropy of each input into the entropy of its labels and a KL divergence.
+
+    Input ``n`` occurs ``counts[n].sum()`` times in a data set, with label
+    ``v`` ``counts[n, v]`` times; its label distribution is
+    ``q_n = counts[n] / counts[n].sum()`` and the model's prediction is
+    ``p_n = softmax(logits[n])``.  The mean loss of its examples is the
+    cross-entropy ``H(q_n, p_n) = H(q_n) + KL(q_n || p_n)``: the first term
+    belongs to the data, only the second depends on the model.
+
+    Parameters
+    ----------
+    logits : array_like, shape (N, V), float
+        Finite logits, one row per distinct input.
+    counts : array_like, shape (N, V)
+        Non-negative label counts; every row must have a positive sum.
+
+    Returns
+    -------
+    H : ndarray, shape (N,)
+        The entropy ``-sum_v q_v log q_v`` of each input's labels, in nats,
+        with ``0 log 0 = 0``.
+    KL : ndarray, shape (N,)
+        ``sum_v q_v (log q_v - log p_v) >= 0``, in nats.
+
+    Raises
+    ------
+    TypeError
+        If an argument is not numeric.
+    ValueError
+        If the shapes differ or are not 2-D, an entry is NaN or inf, a count
+        is negative, or a row of counts sums to 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> H, KL = entropy_kl_split(np.zeros((1, 2)), [[5, 5]])   # a coin flip
+    >>> bool(np.isclose(H[0], np.log(2))), float(KL[0])
+    (True, 0.0)
+    """
+    z = as_float_array(logits, "logits", ndim=2)
+    n = as_float_array(counts, "counts", ndim=2)
+    dims: dict[str, int] = {}
+    check_shape(z, "logits", ("N", "V"), dims)
+    check_shape(n, "counts", ("N", "V"), dims)
+    if z.shape[1] == 0:
+        raise ValueError(f"logits must have at least one class, got shape {z.shape}")
+    if (n < 0).any():
+        raise ValueError(f"counts must be non-negative, got a minimum of {n.min()!r}")
+    totals = n.sum(axis=1, keepdims=True)
+    if (totals <= 0).any():
+        raise ValueError(f"every row of counts must have a positive sum, got row sums {totals[:, 0]}")
+    q = n / totals
+    seen = q > 0
+    log_q = np.log(np.where(seen, q, 1.0))               # 0 log 0 = 0
+    q_log_q = np.where(seen, q * log_q, 0.0)
+    H = -q_log_q.sum(axis=1)
+    KL = (q_log_q - q * _log_softmax(z, 1)).sum(axis=1)
+    return H, KL
 
 
 # ---------------------------------------------------------------------------

@@ -180,7 +180,7 @@ def test_view_counts_as_step_label_and_describes_the_numbers(w, tmp_path):
     assert ctl["step"]["first"] == "forward 0" and ctl["step"]["last"] == "backward 1"
     assert ctl["spectral_norm"]["type"] == "slider" and ctl["spectral_norm"]["n"] >= 16
     assert (ctl["spectral_norm"]["first"], ctl["spectral_norm"]["last"]) == ("0.50", "2.00")
-    # ||W_hh|| as the book writes the spectral norm (rnn.md), without a subscript 2
+    # ||W_hh|| as the book writes the spectral norm (rnn_recurrence.md), without a subscript 2
     assert "rVert_2" not in w._esm and "||W_hh||_2" not in w._esm
     # ||dW_hh|| is a Frobenius norm: written with the subscript F; the forward sum is the loss so far
     assert "\\\\lVert\\\\mathrm{d}\\\\bsf{W}_{hh}\\\\rVert_F" in w._esm
