@@ -9,7 +9,7 @@ Run after the build (``make test-standalone``, part of ``make test``):
   ``{exercise}`` is a headed section, and its first code cell ``%pip
   install``\\ s the seqlib wheel that the build publishes in
   ``_build/html/wheels/``;
-* one chapter (cross_entropy) is run with nbclient in a fresh virtual
+* one chapter (cross_entropy_softmax) is run with nbclient in a fresh virtual
   environment that holds nothing but ipykernel (so that it is a Jupyter
   kernel), in a temporary folder with no repository, with only the wheel put
   next to the notebook as a reader would: its install cell must install
@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[2]
 DOWNLOADS = REPO / "_build" / "html" / "_sources" / "chapters"
 WHEELS = REPO / "_build" / "html" / "wheels"
 CHAPTERS = sorted((REPO / "chapters").glob("*.md"))
-FRESH_CHAPTER = "cross_entropy"
+FRESH_CHAPTER = "cross_entropy_softmax"
 
 MYST_LEFT = re.compile(r"\{[a-z][\w:-]*\}`|^\s*(`{3,}|:{3,})\{[\w:-]+\}|^\s*\([\w:.-]+\)=\s*$", re.M)
 
