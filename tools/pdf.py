@@ -11,11 +11,21 @@ book as one page, executed from the same cache as the HTML book; see
 2. opens the page in the Chromium ``tools/chromium.py`` provisions, waits for
    MathJax's ``startup.promise`` (every equation typeset, ``\\bsf`` included)
    and for every embedded widget to draw its default picture (SVG) and typeset its labels;
-3. prints it with Playwright's ``page.pdf`` (A4, the print style sheet
-   ``book_assets/assets/print.css``, page numbers in the footer);
-4. writes the PDF, and a copy next to the HTML book's ``intro.html``
-   (``_build/html/sequence-modeling.pdf``, linked from the intro) when that
-   build exists.
+3. makes the page a printed book (``PREPARE_JS``): a heading for each part
+   of ``_toc.yml`` before its first chapter; the headings' outline levels
+   (``aria-level``: part 1, chapter 2, section 3, ...); the solutions of the
+   exercises moved to a "Solutions to the exercises" section at the end,
+   before the bibliography; and a contents list (parts, chapters, sections)
+   after the title;
+4. prints it with Playwright's ``page.pdf`` (A4, the print style sheet
+   ``book_assets/assets/print.css``, page numbers in the footer, a tagged PDF
+   with an outline, i.e. bookmarks, from the headings), reads on which page
+   each heading landed from that outline (pypdfium2), writes those numbers
+   into the contents list and prints again, until the numbers are the pages
+   the outline points to;
+5. writes the PDF, and a copy next to the HTML book's ``intro.html``
+   (``_build/html/sequence-modeling.pdf``, linked from the intro and from
+   every page's download menu) when that build exists.
 
 Fails (exit 1) on a MathJax error, an equation left untypeset, a widget that
 did not render, a page error or a request outside the served folder.
@@ -35,14 +45,148 @@ import chromium  # noqa: E402  (tools/chromium.py)
 from localserver import serve  # noqa: E402  (tools/localserver.py)
 
 WIDGET_VIEW = 'script[type="application/vnd.jupyter.widget-view+json"]'
+CONTENTS_DEPTH = 3  # parts, chapters and sections in the contents list
+
+PREPARE_JS = r"""
+({parts, depth}) => {
+  const headingLevel = (h) => Number(h.tagName.slice(1));
+  const article = document.querySelector('article.bd-article') || document.body;
+  const all = () => Array.from(article.querySelectorAll('h1, h2, h3, h4, h5, h6'));
+  const titleOf = (docname) => {
+    const span = document.getElementById('document-' + docname);
+    if (!span) throw new Error('pdf: no document ' + docname + ' in the single-page build');
+    const sec = span.nextElementSibling;
+    return {span, section: sec, heading: sec && sec.querySelector('h1, h2, h3, h4, h5, h6')};
+  };
+  // 1. outline levels: the book's title 1; a chapter 2, its sections 3, ...
+  for (const h of all()) h.setAttribute('aria-level', String(headingLevel(h)));
+  for (const part of parts) {
+    for (const doc of part.chapters) {
+      const t = titleOf(doc);
+      const base = headingLevel(t.heading);
+      for (const h of t.section.querySelectorAll('h1, h2, h3, h4, h5, h6')) {
+        h.setAttribute('aria-level', String(Math.min(6, headingLevel(h) - base + 2)));
+      }
+    }
+  }
+  // 2. a heading for each part, before its first chapter
+  parts.forEach((part, i) => {
+    const first = titleOf(part.chapters[0]).span;
+    const h = document.createElement('h1');
+    h.className = 'seq-part';
+    h.id = 'seq-part-' + (i + 1);
+    h.setAttribute('aria-level', '1');
+    h.textContent = part.title;
+    first.parentNode.insertBefore(h, first);
+  });
+  // 3. the solutions of the exercises, collected before the bibliography
+  const solutions = Array.from(article.querySelectorAll('div.solution'));
+  if (solutions.length) {
+    const box = document.createElement('section');
+    box.id = 'seq-solutions';
+    const h = document.createElement('h1');
+    h.textContent = 'Solutions to the exercises';
+    h.setAttribute('aria-level', '1');
+    box.appendChild(h);
+    let chapter = null;
+    for (const sol of solutions) {
+      let docSpan = null;
+      for (const part of parts) for (const doc of part.chapters) {
+        const t = titleOf(doc);
+        if (t.section && t.section.contains(sol)) docSpan = t;
+      }
+      if (docSpan && docSpan !== chapter) {
+        chapter = docSpan;
+        const c = document.createElement('h2');
+        c.setAttribute('aria-level', '2');
+        c.textContent = docSpan.heading.textContent.replace(/#$/, '').trim();
+        box.appendChild(c);
+      }
+      box.appendChild(sol);
+    }
+    const bib = document.getElementById('document-bibliography');
+    (bib ? bib.parentNode : article).insertBefore(box, bib || null);
+  }
+  // 4. the contents list, after the book's title
+  const entries = all().filter((h) => Number(h.getAttribute('aria-level')) <= depth
+                                      && h !== article.querySelector('h1'));
+  const nav = document.createElement('nav');
+  nav.id = 'seq-contents';
+  const title = document.createElement('h1');
+  title.textContent = 'Contents';
+  title.setAttribute('aria-level', '1');
+  nav.appendChild(title);
+  const list = document.createElement('ol');
+  entries.forEach((h, i) => {
+    if (!h.id) h.id = 'seq-heading-' + i;
+    const li = document.createElement('li');
+    li.className = 'seq-toc-' + h.getAttribute('aria-level');
+    const a = document.createElement('a');
+    a.href = '#' + h.id;
+    a.textContent = h.textContent.replace(/#$/, '').trim();
+    const n = document.createElement('span');
+    n.className = 'seq-toc-page';
+    n.textContent = '000';
+    li.appendChild(a);
+    li.appendChild(n);
+    list.appendChild(li);
+  });
+  nav.appendChild(list);
+  const bookTitle = article.querySelector('h1');
+  bookTitle.parentNode.insertBefore(nav, bookTitle.nextSibling);
+  return entries.map((h) => ({level: Number(h.getAttribute('aria-level')),
+                              title: h.textContent.replace(/#$/, '').trim()}));
+}
+"""
+
+
+def _norm(title: str) -> str:
+    return "".join(title.replace("#", "").split()).lower()
+
+
+def outline(path: Path) -> list[tuple[int, str, int]]:
+    """(level from 1, title, page number from 1) of each bookmark of a PDF."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(str(path))
+    try:
+        return [(item.level + 1, item.get_title(), item.get_dest().get_index() + 1)
+                for item in doc.get_toc()]
+    finally:
+        doc.close()
+
+
+def contents_pages(entries: list[dict], marks: list[tuple[int, str, int]]) -> list[int]:
+    """The page of each contents entry: the bookmarks of the same level and title, in order."""
+    pages, j = [], 0
+    for e in entries:
+        while j < len(marks) and not (marks[j][0] == e["level"] and _norm(marks[j][1]) == _norm(e["title"])):
+            j += 1
+        if j == len(marks):
+            raise SystemExit(f"pdf: the outline has no bookmark for the contents entry {e['title']!r} "
+                             f"(level {e['level']})")
+        pages.append(marks[j][2])
+        j += 1
+    return pages
 FOOTER = (
     '<div style="font-size:8pt;width:100%;text-align:center;color:#555;">'
     '<span class="pageNumber"></span> / <span class="totalPages"></span></div>'
 )
 
 
+def book_parts(toc: Path = ROOT / "_toc.yml") -> list[dict]:
+    """The parts of the book: {"title", "chapters": [docname, ...]} from ``_toc.yml``."""
+    import yaml
+
+    data = yaml.safe_load(toc.read_text(encoding="utf-8"))
+    return [{"title": part["caption"], "chapters": [c["file"] for c in part["chapters"]]}
+            for part in data["parts"]]
+
+
 def print_pdf(html_dir: Path, out: Path, page_name: str = "intro.html") -> dict:
     from playwright.sync_api import sync_playwright
+
+    parts = book_parts()
 
     found = chromium.provision()
     problems: list[str] = []
@@ -91,16 +235,27 @@ def print_pdf(html_dir: Path, out: Path, page_name: str = "intro.html") -> dict:
             )
             if math["untypeset"] or math["errors"]:
                 problems.append(f"MathJax: {math['untypeset']} equations untypeset, {math['errors']} errors")
+            entries = page.evaluate(PREPARE_JS, {"parts": parts, "depth": CONTENTS_DEPTH})
             page.emulate_media(media="print")
             out.parent.mkdir(parents=True, exist_ok=True)
-            page.pdf(path=str(out), format="A4", print_background=True,
-                     margin={"top": "16mm", "bottom": "16mm", "left": "14mm", "right": "14mm"},
-                     display_header_footer=True, header_template="<span></span>", footer_template=FOOTER)
+            numbers: list[int] = []
+            for attempt in range(4):
+                page.pdf(path=str(out), format="A4", print_background=True, outline=True, tagged=True,
+                         margin={"top": "16mm", "bottom": "16mm", "left": "14mm", "right": "14mm"},
+                         display_header_footer=True, header_template="<span></span>", footer_template=FOOTER)
+                found_pages = contents_pages(entries, outline(out))
+                if found_pages == numbers:
+                    break
+                numbers = found_pages
+                page.evaluate("(ns) => document.querySelectorAll('#seq-contents .seq-toc-page')"
+                              ".forEach((el, i) => { el.textContent = String(ns[i]); })", numbers)
+            else:
+                problems.append("the contents' page numbers did not settle after 4 printings")
         finally:
             browser.close()
     if problems:
         raise SystemExit("pdf: the PDF is not right:\n  " + "\n  ".join(problems))
-    return {"chromium": str(found), "widgets": n_widgets, **math}
+    return {"chromium": str(found), "widgets": n_widgets, "contents": len(entries), "printings": attempt + 1, **math}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pdf: ERROR: {exc}", file=sys.stderr)
         return 1
     print(f"pdf: wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB; {info['display']} display "
-          f"equations typeset, {info['widgets']} widgets; Chromium: {info['chromium']})")
+          f"equations typeset, {info['widgets']} widgets, {info['contents']} contents entries with their pages after "
+          f"{info['printings']} printings; Chromium: {info['chromium']})")
     if (args.copy_to / "intro.html").is_file():
         shutil.copy2(args.out, args.copy_to / args.out.name)
         print(f"pdf: copied to {args.copy_to / args.out.name} (linked from the intro)")

@@ -118,6 +118,24 @@
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", forwardToggles);
   else forwardToggles();
 
+  /* The download menu's ".pdf": the theme's item prints the current page
+   * (window.print); in this book it opens the whole book as one PDF
+   * (`make pdf` writes it next to the intro, which links it too). */
+  function wholeBookPdf() {
+    var root = document.documentElement.dataset.content_root || "";
+    document.querySelectorAll("button.btn-download-pdf-button").forEach(function (button) {
+      var link = document.createElement("a");
+      link.className = button.className.replace("btn-download-pdf-button", "btn-download-book-pdf");
+      link.href = root + "sequence-modeling.pdf";
+      link.title = "The whole book as one PDF";
+      link.setAttribute("aria-label", "The whole book as one PDF");
+      link.innerHTML = button.innerHTML;
+      button.replaceWith(link);
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", wholeBookPdf);
+  else wholeBookPdf();
+
   /* Search results (search.html).  Sphinx shows under each result a snippet
    * of the page's text, in which a formula is still its TeX source; here the
    * snippet's formulas are typeset by MathJax (loaded on the search page by

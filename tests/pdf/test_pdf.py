@@ -173,3 +173,88 @@ def test_render_pages_to_png(pdf, pages_text):
         dark = sum(hist[:128]) / (image.width * image.height)
         assert 0.002 < dark < 0.5, f"page {i + 1} looks blank or black ({dark:.4f} dark)"
         print(f"rendered {path.relative_to(REPO)} ({dark:.1%} dark pixels)")
+
+
+def _outline(pdf) -> list[tuple[int, str, int]]:
+    """(level from 1, title, page from 1) of each bookmark."""
+    return [(item.level + 1, item.get_title(), item.get_dest().get_index() + 1) for item in pdf.get_toc()]
+
+
+def _parts() -> list[tuple[str, list[str]]]:
+    import yaml
+
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text(encoding="utf-8"))
+    return [(p["caption"], [c["file"] for c in p["chapters"]]) for p in toc["parts"]]
+
+
+def _heading(docname: str) -> str:
+    src = REPO / f"{docname}.md"
+    return next(ln for ln in src.read_text(encoding="utf-8").splitlines() if ln.startswith("# "))[2:].strip()
+
+
+def test_outline_has_parts_chapters_and_sections(pdf):
+    """The PDF's bookmarks: each part of _toc.yml at level 1 with its chapters under it at level 2
+    (in order), and the sections of a chapter at level 3; each bookmark leads to a page whose text
+    begins with (or holds) its title."""
+    marks = _outline(pdf)
+    assert marks, "the PDF has no outline (bookmarks)"
+    print(f"\n{len(marks)} bookmarks; levels: " + ", ".join(
+        f"{lvl}: {sum(1 for m in marks if m[0] == lvl)}" for lvl in sorted({m[0] for m in marks})))
+    level1 = [m[1] for m in marks if m[0] == 1]
+    for caption, chapters in _parts():
+        assert caption in level1, f"part {caption!r} is not a top-level bookmark: {level1}"
+        i = next(k for k, m in enumerate(marks) if m[0] == 1 and m[1] == caption)
+        end = next((k for k in range(i + 1, len(marks)) if marks[k][0] == 1), len(marks))
+        under = [_squash(m[1]) for m in marks[i + 1:end] if m[0] == 2]
+        for doc in chapters:
+            title = _squash(_heading(doc))
+            assert any(title in u for u in under), f"chapter {doc!r} is not a bookmark under part {caption!r}"
+    assert sum(1 for m in marks if m[0] == 3) >= 30, "too few section bookmarks (level 3)"
+    assert "Solutions to the exercises" in level1
+
+
+def test_bookmarks_lead_to_their_pages(pdf, pages_text):
+    for level, title, page in _outline(pdf):
+        if level > 3:
+            continue
+        lead = _squash(re.split(r"[\\$(]", title, maxsplit=1)[0])[:30]
+        assert lead in _squash(pages_text[page - 1]), f"bookmark {title!r} -> page {page}, which does not hold it"
+
+
+def _contents(pages_text) -> list[tuple[str, int]]:
+    start = next(i for i, t in enumerate(pages_text) if t.lstrip().startswith("Contents"))
+    entries = []
+    for text in pages_text[start:start + 8]:
+        for line in text.splitlines():
+            m = re.match(r"^(.*?\S)\s+(\d+)\s*$", line.strip())
+            if m:
+                entries.append((m.group(1), int(m.group(2))))
+    return entries
+
+
+def test_contents_list_gives_the_right_page_numbers(pdf, pages_text):
+    """A contents list after the title: parts, chapters and sections with the page each begins on;
+    every number is the page the outline (and the text) puts that heading on."""
+    entries = _contents(pages_text)
+    assert len(entries) >= 40, f"the contents list has {len(entries)} entries with page numbers"
+    marks = {(_squash(m[1])): m[2] for m in _outline(pdf) if m[0] <= 3}
+    checked = 0
+    for title, page in entries:
+        key = _squash(title)
+        if key in marks:
+            assert marks[key] == page, f"contents: {title!r} on page {page}, the outline says {marks[key]}"
+            checked += 1
+        lead = _squash(re.split(r"[\\$(]", title, maxsplit=1)[0])[:25]
+        assert lead in _squash(pages_text[page - 1]), f"contents: {title!r} -> page {page}, which does not hold it"
+    print(f"\ncontents: {len(entries)} entries, {checked} matched to bookmarks")
+    assert checked >= 0.8 * len(entries)
+
+
+def test_solutions_are_collected_at_the_end(pages_text, single_html):
+    n_solutions = single_html.count('class="solution dropdown admonition"')
+    assert n_solutions >= 10
+    start = next(i for i, t in enumerate(pages_text) if t.lstrip().startswith("Solutions to the exercises"))
+    before = _squash("\n".join(pages_text[:start]))
+    after = _squash("\n".join(pages_text[start:]))
+    assert before.count(_squash("Solution to")) == 0, "a solution is printed before the solutions section"
+    assert after.count(_squash("Solution to")) == n_solutions
