@@ -28,6 +28,7 @@ Every computation the chapters show lives here, one subject per module:
 ``seqlib.seq2seq_data``   the numbers-to-words task and its splits
 ``seqlib.seq2seq_train``  teacher-forced training of the encoder-decoder
 ``seqlib.seq2seq_sweep``  the committed multi-seed sweep of the encoder-decoder, by variant
+``seqlib.bptt_example``   the BPTT pages' running example (not star-exported)
 ``seqlib.diagrams``       boxes and arrows of the book's RNN diagrams (not star-exported)
 ``seqlib.widgets``        interactive figures that stay live in the static book
 ========================  ====================================================
@@ -37,7 +38,7 @@ Arrays are batch-major and use row vectors: ``x_t @ W_xh``.
 
 from . import activations, bptt, clip, data, gated_train, gradcheck, gradflow, gradflow_gated, gru, init, loss, loss_flags, lstm, masking, optim, readout, committed, rnn, train, workspace
 
-from . import diagrams  # noqa: F401  (sl.diagrams.box, ...: names too generic for the top level)
+from . import bptt_example, diagrams  # noqa: F401  (sl.diagrams.box, sl.bptt_example.forward: names too generic for the top level)
 from . import decode, seq2seq, seq2seq_data, seq2seq_sweep, seq2seq_train
 
 _MODULES = (

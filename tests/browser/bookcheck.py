@@ -83,7 +83,7 @@ serve = _tools_module("localserver").serve
 WIDGET_PAGES: dict[str, str] = {
     "gradient_flow": "chapters/bptt_flow.html",
     "unrolled": "chapters/bptt_delta.html",
-    "gated_flow": "chapters/gated.html",
+    "gated_flow": "chapters/gated_reach.html",
     "sequence_loss": "chapters/sequence_loss_normalisation.html",
     "decoding": "chapters/seq2seq_decoding.html",
 }
