@@ -257,6 +257,9 @@ def convert_markdown(text: str, refs: Refs, state: dict) -> str:
             if name == "admonition" and not title:
                 title = "Note"
             out.append(_quote(convert_roles(title, refs), convert_markdown(body, refs, state)))
+        elif name == "container":
+            # e.g. {container} seq-screen-only: a class for the book's pages, plain text here
+            out.append(convert_markdown(body, refs, state))
         elif name in ("code-block", "code", "sourcecode"):
             out.append(f"```{d['arg']}\n{body}\n```")
         else:
