@@ -20,6 +20,7 @@ Every computation the chapters show lives here, one subject per module:
 ``seqlib.optim``          SGD, Adagrad, Adam
 ``seqlib.data``           data the book generates: Reber grammar, adding problem, copy task
 ``seqlib.train``          a training loop with clipping and truncation; sampling
+``seqlib.experiments``    the experiments chapter's Reber language model, rebuilt by its sections
 ``seqlib.gradcheck``      central-difference gradient checks
 ``seqlib.workspace``      scratch arrays reused from one training step to the next
 ``seqlib.committed``      the committed sweep and benchmark results chapters read
@@ -36,13 +37,13 @@ Every computation the chapters show lives here, one subject per module:
 Arrays are batch-major and use row vectors: ``x_t @ W_xh``.
 """
 
-from . import activations, bptt, clip, data, gated_train, gradcheck, gradflow, gradflow_gated, gru, init, loss, loss_flags, lstm, masking, optim, readout, committed, rnn, train, workspace
+from . import activations, bptt, clip, data, experiments, gated_train, gradcheck, gradflow, gradflow_gated, gru, init, loss, loss_flags, lstm, masking, optim, readout, committed, rnn, train, workspace
 
 from . import bptt_example, diagrams  # noqa: F401  (sl.diagrams.box, sl.bptt_example.forward: names too generic for the top level)
 from . import decode, seq2seq, seq2seq_data, seq2seq_sweep, seq2seq_train
 
 _MODULES = (
-    activations, bptt, clip, data, gated_train, gradcheck, gradflow, gradflow_gated, gru, init, loss, loss_flags, lstm, masking, optim, readout, committed, rnn, train, workspace,
+    activations, bptt, clip, data, experiments, gated_train, gradcheck, gradflow, gradflow_gated, gru, init, loss, loss_flags, lstm, masking, optim, readout, committed, rnn, train, workspace,
     decode, seq2seq, seq2seq_data, seq2seq_sweep, seq2seq_train,
 )
 
@@ -51,6 +52,7 @@ from .bptt import *  # noqa: F401,F403
 from .clip import *  # noqa: F401,F403
 from .committed import *  # noqa: F401,F403
 from .data import *  # noqa: F401,F403
+from .experiments import *  # noqa: F401,F403
 from .gradcheck import *  # noqa: F401,F403
 from .gated_train import *  # noqa: F401,F403
 from .gradflow import *  # noqa: F401,F403

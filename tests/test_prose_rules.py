@@ -30,32 +30,51 @@ HIDDEN = {"hide-input", "remove-input", "remove-cell"}
 GLUE = re.compile(r"\{glue(?::text)?\}`")
 
 
+PROSE_DIRECTIVE = re.compile(
+    r"^(`{3,}|:{3,})\{(note|tip|important|warning|admonition|exercise|solution|solution-start|"
+    r"solution-end|hint|seealso|caution|attention|dropdown|container|prf:\w+)\}")
+
+
 def paragraphs(markdown: str) -> list[str]:
-    """The prose paragraphs and list items of a markdown cell (tables, fences and math left out)."""
+    """The prose paragraphs and list items of a markdown cell (tables, code, math left out).
+
+    Prose directives ({exercise}, {solution}, {note}, {container}, ...) are
+    entered: their text counts; other fenced blocks ({math}, code) are skipped.
+    """
     out: list[str] = []
     block: list[str] = []
-    fence = None
+    prose: list[str] = []  # the closing fences of the prose directives we are in
+    skip = None  # the closing fence of a skipped block
+
+    def flush() -> None:
+        if block:
+            out.append("\n".join(block))
+            block.clear()
+
     for line in markdown.splitlines():
         s = line.strip()
+        if skip is not None:
+            if s == skip:
+                skip = None
+            continue
         m = re.match(r"^(`{3,}|:{3,}|~{3,})", s)
-        if fence is None and m and not re.match(r"^(`{3,}|:{3,})\{(note|tip|important|warning|admonition|exercise|solution|hint|seealso|caution|attention|dropdown|prf:\w+)\}", s):
-            fence = m.group(1)[0] * len(m.group(1))
-            if block:
-                out.append("\n".join(block)); block = []
+        if m:
+            flush()
+            fence = m.group(1)
+            if prose and s == prose[-1]:
+                prose.pop()
+            elif PROSE_DIRECTIVE.match(s):
+                prose.append(fence)
+            else:
+                skip = fence
             continue
-        if fence is not None:
-            if s.startswith(fence) and s.strip(fence[0]) == "":
-                fence = None
+        if not s or s.startswith("|") or (prose and re.match(r"^:[\w-]+:", s)):
+            flush()  # a blank line, a table row, or a directive's option line
             continue
-        if not s or s.startswith("|") or re.match(r"^(`{3,}|:{3,})", s):
-            if block:
-                out.append("\n".join(block)); block = []
-            continue
-        if re.match(r"^([-*+]|\d+[.)])\s", s) and block:
-            out.append("\n".join(block)); block = []
+        if re.match(r"^([-*+]|\d+[.)])\s", s):
+            flush()
         block.append(s)
-    if block:
-        out.append("\n".join(block))
+    flush()
     return out
 
 
@@ -65,9 +84,11 @@ def cells(path: Path):
 
 def test_paragraph_splitter() -> None:
     md = ("a {glue:text}`x` b\n\n- one {glue:text}`y`\n- two\n\n"
-          "| {glue:text}`t` |\n|---|\n\n```{math}\n{glue}`z`\n```\n")
+          "| {glue:text}`t` |\n|---|\n\n```{math}\n{glue}`z`\n```\n\n"
+          "::::{solution} ex\n:class: dropdown\n\nin {glue:text}`s` a solution\n\n"
+          "```python\ncode {glue}`c`\n```\n::::\n\nafter {glue}`a` {glue}`b`\n")
     got = [len(GLUE.findall(p)) for p in paragraphs(md)]
-    assert got == [1, 1, 0]
+    assert got == [1, 1, 0, 1, 2]
 
 
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: p.stem)
@@ -114,3 +135,51 @@ def test_captions_are_short(path: Path) -> None:
     long = [c for c in captions(path) if len(" ".join(c.split())) > MAX_CAPTION]
     assert not long, (f"{path.name}: captions over {MAX_CAPTION} characters:\n"
                       + "\n".join(f"{len(' '.join(c.split()))}: «{' '.join(c.split())[:90]}…»" for c in long))
+
+
+CONTROL_WORDS = re.compile(r"\b(sliders?|steppers?|toggles?|play button|buttons?|drag)\b", re.I)
+
+
+def control_prose(markdown: str) -> list[str]:
+    """Prose lines that speak of a widget's controls outside a ``{container} seq-screen-only``."""
+    found, screen_only, fence = [], None, None
+    for line in markdown.splitlines():
+        s = line.strip()
+        if fence is not None:  # inside a code or math block
+            if s == fence:
+                fence = None
+            continue
+        m = re.match(r"^(`{3,}|:{3,})(\{[\w:-]+\})?\s*(.*)$", s)
+        if m:
+            if screen_only is not None and s == screen_only:
+                screen_only = None
+            elif m.group(2) == "{container}" and "seq-screen-only" in m.group(3):
+                screen_only = m.group(1)
+            elif m.group(2) in ("{math}", None) and m.group(1).startswith("`"):
+                fence = m.group(1)
+            continue
+        if screen_only is None and CONTROL_WORDS.search(re.sub(r"`[^`]*`", "", s)):
+            found.append(s[:90])
+    return found
+
+
+def test_control_prose_finder() -> None:
+    md = ("A slider sets x.\n\n:::{container} seq-screen-only\nA stepper plays.\n:::\n\n"
+          "```python\nbutton = 1\n```\nThe `toggle` code.\n")
+    assert control_prose(md) == ["A slider sets x."]
+
+
+# The performance appendix measures the HTML book's widgets (a control change's
+# repaint time): its sliders are the subject of a measurement, not an instruction.
+CONTROLS_MEASURED = {"performance"}
+
+
+@pytest.mark.parametrize("path", [p for p in PAGES if p.stem not in CONTROLS_MEASURED], ids=lambda p: p.stem)
+def test_prose_about_controls_is_screen_only(path: Path) -> None:
+    """Paper has no sliders: a sentence about a widget's controls is in a seq-screen-only container
+    (print.css hides it; the printed widget says in one sentence that its controls are in the HTML book)."""
+    found = []
+    for i, cell in enumerate(cells(path)):
+        if cell.cell_type == "markdown":
+            found += [f"cell {i}: «{line}»" for line in control_prose(cell.source)]
+    assert not found, f"{path.name}: prose about controls outside seq-screen-only:\n" + "\n".join(found)
