@@ -49,29 +49,45 @@ CONTENTS_DEPTH = 3  # parts, chapters and sections in the contents list
 
 PREPARE_JS = r"""
 ({parts, depth}) => {
+  const HEADINGS = 'h1, h2, h3, h4, h5, h6';
   const headingLevel = (h) => Number(h.tagName.slice(1));
+  // the theme's print-only list of chapters (no page numbers): replaced by ours
+  const themeToc = document.getElementById('jb-print-docs-body');
+  if (themeToc) themeToc.remove();
   const article = document.querySelector('article.bd-article') || document.body;
-  const all = () => Array.from(article.querySelectorAll('h1, h2, h3, h4, h5, h6'));
-  const titleOf = (docname) => {
-    const span = document.getElementById('document-' + docname);
-    if (!span) throw new Error('pdf: no document ' + docname + ' in the single-page build');
-    const sec = span.nextElementSibling;
-    return {span, section: sec, heading: sec && sec.querySelector('h1, h2, h3, h4, h5, h6')};
+  const chapters = parts.flatMap((p) => p.chapters);
+  // the page in document order: headings, and the marker span that opens each document
+  const order = Array.from(article.querySelectorAll(HEADINGS + ', span[id^="document-"]'));
+  const startOf = (doc) => {
+    const i = order.findIndex((el) => el.id === 'document-' + doc);
+    if (i < 0) throw new Error('pdf: no document ' + doc + ' in the single-page build');
+    return i;
   };
+  const starts = chapters.map(startOf);
+  // the headings of each chapter: from its marker to the next chapter's
+  const chapterHeadings = chapters.map((doc, k) => {
+    const end = k + 1 < starts.length ? starts[k + 1] : order.length;
+    return order.slice(starts[k] + 1, end).filter((el) => el.tagName !== 'SPAN');
+  });
   // 1. outline levels: the book's title 1; a chapter 2, its sections 3, ...
-  for (const h of all()) h.setAttribute('aria-level', String(headingLevel(h)));
-  for (const part of parts) {
-    for (const doc of part.chapters) {
-      const t = titleOf(doc);
-      const base = headingLevel(t.heading);
-      for (const h of t.section.querySelectorAll('h1, h2, h3, h4, h5, h6')) {
-        h.setAttribute('aria-level', String(Math.min(6, headingLevel(h) - base + 2)));
-      }
-    }
-  }
-  // 2. a heading for each part, before its first chapter
+  for (const h of article.querySelectorAll(HEADINGS)) h.setAttribute('aria-level', String(headingLevel(h)));
+  chapterHeadings.forEach((hs) => {
+    if (!hs.length) return;
+    const base = headingLevel(hs[0]);
+    for (const h of hs) h.setAttribute('aria-level', String(Math.min(6, headingLevel(h) - base + 2)));
+  });
+  const clean = (h) => h.textContent.replace(/#$/, '').trim();
+  // 2. the solutions of the exercises, by chapter (found before anything moves)
+  const solutions = Array.from(article.querySelectorAll('div.solution')).map((sol) => {
+    let k = -1;
+    starts.forEach((s, j) => {
+      if (order[s].compareDocumentPosition(sol) & Node.DOCUMENT_POSITION_FOLLOWING) k = j;
+    });
+    return {sol, chapter: k};
+  });
+  // 3. a heading for each part, before its first chapter
   parts.forEach((part, i) => {
-    const first = titleOf(part.chapters[0]).span;
+    const first = order[startOf(part.chapters[0])];
     const h = document.createElement('h1');
     h.className = 'seq-part';
     h.id = 'seq-part-' + (i + 1);
@@ -79,8 +95,7 @@ PREPARE_JS = r"""
     h.textContent = part.title;
     first.parentNode.insertBefore(h, first);
   });
-  // 3. the solutions of the exercises, collected before the bibliography
-  const solutions = Array.from(article.querySelectorAll('div.solution'));
+  // 4. the solutions collected before the bibliography, under their chapter's title
   if (solutions.length) {
     const box = document.createElement('section');
     box.id = 'seq-solutions';
@@ -88,18 +103,13 @@ PREPARE_JS = r"""
     h.textContent = 'Solutions to the exercises';
     h.setAttribute('aria-level', '1');
     box.appendChild(h);
-    let chapter = null;
-    for (const sol of solutions) {
-      let docSpan = null;
-      for (const part of parts) for (const doc of part.chapters) {
-        const t = titleOf(doc);
-        if (t.section && t.section.contains(sol)) docSpan = t;
-      }
-      if (docSpan && docSpan !== chapter) {
-        chapter = docSpan;
+    let current = null;
+    for (const {sol, chapter} of solutions) {
+      if (chapter !== current && chapter >= 0 && chapterHeadings[chapter].length) {
+        current = chapter;
         const c = document.createElement('h2');
         c.setAttribute('aria-level', '2');
-        c.textContent = docSpan.heading.textContent.replace(/#$/, '').trim();
+        c.textContent = clean(chapterHeadings[chapter][0]);
         box.appendChild(c);
       }
       box.appendChild(sol);
@@ -107,9 +117,11 @@ PREPARE_JS = r"""
     const bib = document.getElementById('document-bibliography');
     (bib ? bib.parentNode : article).insertBefore(box, bib || null);
   }
-  // 4. the contents list, after the book's title
-  const entries = all().filter((h) => Number(h.getAttribute('aria-level')) <= depth
-                                      && h !== article.querySelector('h1'));
+  // 5. the contents list, after the book's title
+  const bookTitle = article.querySelector('h1');
+  const entries = Array.from(article.querySelectorAll(HEADINGS)).filter(
+    (h) => Number(h.getAttribute('aria-level')) <= depth && h !== bookTitle && !box_of_solutions(h));
+  function box_of_solutions(h) { const b = h.closest('#seq-solutions'); return b && h.tagName !== 'H1'; }
   const nav = document.createElement('nav');
   nav.id = 'seq-contents';
   const title = document.createElement('h1');
@@ -123,7 +135,7 @@ PREPARE_JS = r"""
     li.className = 'seq-toc-' + h.getAttribute('aria-level');
     const a = document.createElement('a');
     a.href = '#' + h.id;
-    a.textContent = h.textContent.replace(/#$/, '').trim();
+    a.textContent = clean(h);
     const n = document.createElement('span');
     n.className = 'seq-toc-page';
     n.textContent = '000';
@@ -132,10 +144,8 @@ PREPARE_JS = r"""
     list.appendChild(li);
   });
   nav.appendChild(list);
-  const bookTitle = article.querySelector('h1');
   bookTitle.parentNode.insertBefore(nav, bookTitle.nextSibling);
-  return entries.map((h) => ({level: Number(h.getAttribute('aria-level')),
-                              title: h.textContent.replace(/#$/, '').trim()}));
+  return entries.map((h) => ({level: Number(h.getAttribute('aria-level')), title: clean(h)}));
 }
 """
 

@@ -14,11 +14,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import bookcheck
 
-PAGE = "chapters/rnn.html"
+REPO = Path(__file__).resolve().parents[2]
+PAGE = "chapters/rnn_recurrence.html"
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
 
 VISIBLE_JS = """(cls) => Array.from(document.querySelectorAll('button.' + cls)).map((b, i) => {
@@ -123,3 +126,57 @@ def test_search_results_render_math_and_list_each_result_once(query, book_html, 
         assert tex not in res["text"], f"TeX source {tex!r} in the results: {res['text'][:400]}"
     assert res["typeset"] > 0 and res["errors"] == 0, res
     assert not audit.blocked and not audit.page_errors, (audit.blocked, audit.page_errors)
+
+
+# ---------------------------------------------------------------- pictures early, pages shorter
+
+SCREEN = 800          # a desktop screen's height at 1280 x 800
+FIRST_PICTURE = 3     # a chapter shows a picture of its idea within its first 3 screens
+MAX_SCREENS = 20      # a page longer than this is split into sections
+APPENDICES = {"chapters/libraries.html", "chapters/performance.html"}
+
+
+def _chapters() -> list[str]:
+    import yaml
+
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text(encoding="utf-8"))
+    return [f"{c['file']}.html" for p in toc["parts"] if p.get("numbered") for c in p["chapters"]]
+
+
+def _chapter_pages() -> list[str]:
+    import yaml
+
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text(encoding="utf-8"))
+    out = []
+    for part in toc["parts"]:
+        for c in part["chapters"]:
+            out += [f"{c['file']}.html"] + [f"{s['file']}.html" for s in c.get("sections", [])]
+    return [p for p in out if p.startswith("chapters/")]
+
+
+PICTURE_JS = """() => {
+  const art = document.querySelector('article.bd-article');
+  const pics = Array.from(art.querySelectorAll('figure img, div.cell_output img, .sb-widget svg'))
+    .filter((el) => el.getBoundingClientRect().height > 40);
+  const first = pics.length ? pics[0].getBoundingClientRect().top + window.scrollY : null;
+  return {first, height: document.documentElement.scrollHeight};
+}"""
+
+
+@pytest.mark.parametrize("rel", _chapters())
+def test_a_chapter_shows_its_idea_early(rel, book_html, book_origin, browser):
+    with bookcheck.open_page(browser, book_origin, rel, viewport=VIEWPORTS["desktop"]) as (page, _):
+        got = page.evaluate(PICTURE_JS)
+    assert got["first"] is not None, f"{rel}: no figure"
+    screens = got["first"] / SCREEN
+    print(f"\n{rel}: first picture at screen {screens:.1f}")
+    assert screens < FIRST_PICTURE, f"{rel}: the first figure starts at screen {screens:.1f} (>= {FIRST_PICTURE})"
+
+
+@pytest.mark.parametrize("rel", [p for p in _chapter_pages() if p not in APPENDICES])
+def test_a_page_is_at_most_twenty_screens(rel, book_html, book_origin, browser):
+    with bookcheck.open_page(browser, book_origin, rel, viewport=VIEWPORTS["desktop"]) as (page, _):
+        got = page.evaluate(PICTURE_JS)
+    screens = got["height"] / SCREEN
+    print(f"\n{rel}: {screens:.1f} screens")
+    assert screens <= MAX_SCREENS, f"{rel}: {screens:.1f} desktop screens long (> {MAX_SCREENS}): split it"
