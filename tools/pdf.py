@@ -14,8 +14,8 @@ book as one page, executed from the same cache as the HTML book; see
 3. makes the page a printed book (``PREPARE_JS``): a heading for each part
    of ``_toc.yml`` before its first chapter; the headings' outline levels
    (``aria-level``: part 1, chapter 2, section 3, ...); the solutions of the
-   exercises moved to a "Solutions to the exercises" section at the end,
-   before the bibliography; and a contents list (parts, chapters, sections)
+   exercises moved to a "Solutions to the exercises" section at the end of
+   the book, under their chapters' titles; and a contents list (parts, chapters, sections)
    after the title;
 4. prints it with Playwright's ``page.pdf`` (A4, the print style sheet
    ``book_assets/assets/print.css``, page numbers in the footer, a tagged PDF
@@ -103,19 +103,23 @@ PREPARE_JS = r"""
     h.textContent = 'Solutions to the exercises';
     h.setAttribute('aria-level', '1');
     box.appendChild(h);
-    let current = null;
+    const groups = new Map();  // chapter -> its part of the box, under the chapter's title
     for (const {sol, chapter} of solutions) {
-      if (chapter !== current && chapter >= 0 && chapterHeadings[chapter].length) {
-        current = chapter;
-        const c = document.createElement('h2');
-        c.setAttribute('aria-level', '2');
-        c.textContent = clean(chapterHeadings[chapter][0]);
-        box.appendChild(c);
+      if (!groups.has(chapter)) {
+        const g = document.createElement('section');
+        if (chapter >= 0 && chapterHeadings[chapter].length) {
+          const c = document.createElement('h2');
+          c.setAttribute('aria-level', '2');
+          c.textContent = clean(chapterHeadings[chapter][0]);
+          g.appendChild(c);
+        }
+        groups.set(chapter, g);
+        box.appendChild(g);
       }
-      box.appendChild(sol);
+      groups.get(chapter).appendChild(sol);
     }
-    const bib = document.getElementById('document-bibliography');
-    (bib ? bib.parentNode : article).insertBefore(box, bib || null);
+    // at the end of the book, after the bibliography
+    article.appendChild(box);
   }
   // 5. the contents list, after the book's title
   const bookTitle = article.querySelector('h1');
