@@ -123,6 +123,7 @@ PREPARE_JS = r"""
   }
   // 5. the contents list, after the book's title
   const bookTitle = article.querySelector('h1');
+  bookTitle.classList.add('seq-title');
   const entries = Array.from(article.querySelectorAll(HEADINGS)).filter(
     (h) => Number(h.getAttribute('aria-level')) <= depth && h !== bookTitle && !box_of_solutions(h));
   function box_of_solutions(h) { const b = h.closest('#seq-solutions'); return b && h.tagName !== 'H1'; }

@@ -222,13 +222,22 @@ def test_bookmarks_lead_to_their_pages(pdf, pages_text):
 
 
 def _contents(pages_text) -> list[tuple[str, int]]:
+    """(title, page) of each line of the contents list: from the page that begins with "Contents"
+    up to the page before the one its first entry points to."""
     start = next(i for i, t in enumerate(pages_text) if t.lstrip().startswith("Contents"))
-    entries = []
-    for text in pages_text[start:start + 8]:
-        for line in text.splitlines():
+    entries: list[tuple[str, int]] = []
+    end = len(pages_text)
+    i = start
+    while i < end:
+        for line in pages_text[i].splitlines():
+            if re.fullmatch(r"\d+ / \d+", line.strip()):  # the page's footer
+                continue
             m = re.match(r"^(.*?\S)\s+(\d+)\s*$", line.strip())
             if m:
                 entries.append((m.group(1), int(m.group(2))))
+                if len(entries) == 1:
+                    end = int(m.group(2)) - 1  # the contents end before the first entry's page
+        i += 1
     return entries
 
 
