@@ -137,7 +137,7 @@ def test_captions_are_short(path: Path) -> None:
                       + "\n".join(f"{len(' '.join(c.split()))}: «{' '.join(c.split())[:90]}…»" for c in long))
 
 
-CONTROL_WORDS = re.compile(r"\b(sliders?|steppers?|toggles?|play button|buttons?|drag)\b", re.I)
+CONTROL_WORDS = re.compile(r"\b(sliders?|steppers?|toggles?|play button|buttons?|drag|tap|point at|switch to)\b", re.I)
 
 
 def control_prose(markdown: str) -> list[str]:
