@@ -188,6 +188,14 @@ SHAPE_JS = r"""() => {
     const pr = range.getBoundingClientRect();
     if (pr.top > mr.bottom - 2) out.punct.push(m.textContent.slice(0, 30) + ' | ' + t.nodeValue.slice(0, 10));
   }
+  // shown code (a cell's input, a code block) fits the column: no sideways scrolling
+  out.wide_code = Array.from(art.querySelectorAll('div.cell_input div.highlight pre, div.highlight-python pre, div.highlight-ipython3 pre'))
+    .filter((p) => p.getBoundingClientRect().width > 0 && p.scrollWidth > p.clientWidth + 1)
+    .map((p) => `${p.scrollWidth - p.clientWidth} px over: ${p.textContent.split('\n').reduce((a, b) => b.length > a.length ? b : a, '').slice(0, 60)}`);
+  // glued numbers read as part of their sentence
+  out.bold_numbers = Array.from(art.querySelectorAll('span.pasted-text'))
+    .filter((g) => Number(getComputedStyle(g).fontWeight) > Number(getComputedStyle(g.parentElement).fontWeight))
+    .map((g) => g.textContent.slice(0, 20));
   for (const d of art.querySelectorAll('div.math')) {
     const c = d.querySelector('mjx-container[display="true"]');
     if (!c || d.getBoundingClientRect().width === 0) continue;
@@ -256,6 +264,11 @@ def check_page(browser, origin: str, rel: str, width: int, names_re: re.Pattern)
                 if cap["body"] and cap["color"] != cap["body"]:
                     problems.append(f"caption {cap['text']!r} in {cap['color']}, not the body text's {cap['body']}")
         problems += [f"a line starts with the punctuation after a formula: {p}" for p in shape["punct"]]
+        if width == 1280:
+            for block in shape["wide_code"]:
+                problems.append(f"shown code scrolls sideways at 1280 px: {block}")
+        for w in shape["bold_numbers"][:3]:
+            problems.append(f"a glued number is set in bold: {w!r}")
         if width == 390:
             SCROLLING_EQUATIONS[rel] = shape["equations"]
         text = page.evaluate("() => Array.from(document.querySelectorAll('div.cell_output')).map(e => e.innerText).join('\\n')")
@@ -263,6 +276,9 @@ def check_page(browser, origin: str, rel: str, width: int, names_re: re.Pattern)
             problems.append(f"printed output names the internal label {m!r}")
         if "glue(" in text:
             problems.append("printed output shows a glue( call")
+        bar = re.search(r"\d+%\|[^|\n]{0,80}\|", text)
+        if bar:
+            problems.append(f"a progress bar is frozen in the page: {bar.group(0)[:40]!r}")
         body = page.evaluate("() => document.body.innerText")
         if re.search(r"pre-computed frame", body, re.I):
             problems.append("the page says 'pre-computed frame'")

@@ -10,6 +10,11 @@
   renders light.
 * **Search shows rendered text**: the result snippets hold typeset formulas
   and no TeX source, no MathJax error, and each result link is listed once.
+* **The download menu's .pdf** leads to the whole-book PDF (it no longer
+  prints the page).
+* **Pictures early, pages shorter**: every chapter shows a picture of its idea
+  within its first 3 desktop screens; no chapter or section page is longer
+  than 20.
 """
 
 from __future__ import annotations
@@ -180,3 +185,14 @@ def test_a_page_is_at_most_twenty_screens(rel, book_html, book_origin, browser):
     screens = got["height"] / SCREEN
     print(f"\n{rel}: {screens:.1f} screens")
     assert screens <= MAX_SCREENS, f"{rel}: {screens:.1f} desktop screens long (> {MAX_SCREENS}): split it"
+
+
+@pytest.mark.parametrize("rel", [PAGE, "chapters/bptt_delta.html"])
+def test_download_menu_pdf_is_the_whole_book(rel, book_html, book_origin, browser):
+    with bookcheck.open_page(browser, book_origin, rel, settle=False) as (page, _):
+        got = page.evaluate("""() => ({
+          printers: document.querySelectorAll('button.btn-download-pdf-button').length,
+          links: Array.from(document.querySelectorAll('.dropdown-download-buttons a.btn-download-book-pdf'))
+                   .map((a) => a.href)})""")
+    assert got["printers"] == 0, "the theme's print-this-page item is still in the menu"
+    assert got["links"] == [f"{book_origin}/sequence-modeling.pdf"], got
