@@ -257,6 +257,9 @@ def convert_markdown(text: str, refs: Refs, state: dict) -> str:
             if name == "admonition" and not title:
                 title = "Note"
             out.append(_quote(convert_roles(title, refs), convert_markdown(body, refs, state)))
+        elif name == "rubric":
+            # an unnumbered heading (e.g. a landing page's Summary)
+            out.append(f"#### {convert_roles(d['arg'], refs)}")
         elif name == "container":
             # e.g. {container} seq-screen-only: a class for the book's pages, plain text here
             out.append(convert_markdown(body, refs, state))

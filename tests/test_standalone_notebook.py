@@ -44,7 +44,9 @@ NB = {
             "```{math}\na \\\\ b\n```\n\n"
             "````{exercise} A title\n:label: ex-a\n\nDo it.\n\n```python\nx = 1\n```\n````\n\n"
             "```{solution} ex-a\n:class: dropdown\n\nDone.\n```\n\n"
-            "```{note}\nMind {eq}`eq_b`.\n```\n")},
+            "```{note}\nMind {eq}`eq_b`.\n```\n\n"
+            "```{rubric} Summary\n```\n\n"
+            ":::{container} seq-screen-only\nA slider sets $x$.\n:::\n")},
         {"cell_type": "code", "metadata": {"tags": ["remove-cell"]}, "execution_count": 1, "outputs": [],
          "source": "from myst_nb import glue"},
         {"cell_type": "code", "metadata": {"tags": ["hide-input"], "mystnb": {"figure": {"name": "fig-a", "caption": "A plot of {eq}`eq_a`."}}},
@@ -85,6 +87,8 @@ def test_myst_becomes_plain_markdown():
     assert "#### Exercise 2.4 (A title)\n\nDo it.\n\n```python\nx = 1\n```" in md
     assert "#### Solution to Exercise 2.4\n\nDone." in md
     assert "> **Note**\n>\n> Mind (2.2)." in md
+    assert "#### Summary" in md                       # a rubric: an unnumbered heading
+    assert "A slider sets $x$." in md and ":::" not in md  # a container: its text, unwrapped
     assert "{" + "eq}" not in md and "```{" not in md
 
 
