@@ -172,7 +172,20 @@ SHAPE_JS = r"""() => {
     const text = c.querySelector('.caption-text') || c.querySelector('p') || c;
     const para = c.querySelector('p') || c;
     const lh = parseFloat(getComputedStyle(para).lineHeight) || 1.5 * parseFloat(getComputedStyle(para).fontSize);
-    out.captions.push({text: c.textContent.trim().slice(0, 60), lines: Math.round(para.getBoundingClientRect().height / lh),
+    // lines: the line boxes of the caption's words (formulas are skipped: their sub- and
+    // superscripts sit above and below the line and would count as lines of their own)
+    const bottoms = [];
+    const walker = document.createTreeWalker(para, NodeFilter.SHOW_TEXT);
+    const range = document.createRange();
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      if (!n.nodeValue.trim() || n.parentElement.closest('mjx-container')) continue;
+      range.selectNodeContents(n);
+      for (const q of range.getClientRects()) if (q.width > 0) bottoms.push(q.bottom);
+    }
+    bottoms.sort((a, b) => a - b);
+    let lines = 0, last = -1e9;
+    for (const b of bottoms) { if (b - last > 0.6 * lh) { lines += 1; last = b; } }
+    out.captions.push({text: c.textContent.trim().slice(0, 60), lines: lines,
                        color: getComputedStyle(text).color, body: bodyColor});
   }
   // a formula followed by punctuation: the punctuation's line is the formula's line
