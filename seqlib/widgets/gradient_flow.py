@@ -51,7 +51,7 @@ NORM_RANGE: tuple[float, float] = (0.5, 2.0)
 GATED_NORM_RANGE: tuple[float, float] = (0.5, 3.0)
 #: ... but there the vanilla RNN stops at 1.5 (its boundary, 1, is well inside; the BPTT widget goes
 #: to 2): near 2 its tanh forward pass turns chaotic, and two summation orders (numpy's BLAS and the
-#: page's loops) drift apart by up to 1e-9 relative within T = 100 steps (measured; README, Widgets).
+#: page's loops) drift apart by up to 1e-9 relative within T = 100 steps (measured; building.md, Widgets).
 RNN_NORM_MAX = 1.5
 #: How many log-spaced stops each norm slider has (:func:`norm_stops`).
 _NORM_N, _GATED_NORM_N = 33, 37

@@ -393,7 +393,7 @@ def switch_ms(page, timeout_ms: float = 10_000) -> float:
 def switch_time_ms(page, widget, key: str = "ArrowRight", index: int = 0, timeout_ms: float = 10_000) -> float:
     """Milliseconds (performance.now) from a key press on a slider until the visible image changes.
 
-    A measurement to report, never to assert on (see README: no timed asserts).
+    A measurement to report, never to assert on (see building.md: no timed asserts).
     """
     handle = slider_handle(widget, index)
     handle.focus()

@@ -334,7 +334,7 @@ def _run_in_lab(lab_server, browser, name: str, kinds: list[str]) -> None:
     assert not problems, "\n  ".join(problems)
     if audit.console_errors:
         # Reported, not failed on: jupyterlab-myst logs every KaTeX error and
-        # unresolved cross-reference of the notebook (see README, Reading the
+        # unresolved cross-reference of the notebook (see building.md, Reading the
         # book as notebooks).
         first_lines = sorted({e.splitlines()[0][:120] for e in audit.console_errors})
         print(f"{len(audit.console_errors)} console errors, first lines:", *first_lines[:8], sep="\n  ")
