@@ -1,10 +1,18 @@
 """Multi-seed sweeps behind the claims of the Experiments chapter.
 
-The chapter (chapters/experiments.md) trains one seed of each experiment
-live; every conclusion it draws ("worse", "fails", "rescues", "handles") is
-checked here across several seeds, and the chapter reads the results from
-``sweeps/results/experiments.json``, quotes the rates and ranges, and asserts
-its claims against them.  Three sweeps, with the chapter's settings:
+The chapter's pages train one seed of each experiment live; every
+conclusion they draw ("worse", "fails", "rescues", "handles") is checked here
+across several seeds.  Four pages read the results from
+``sweeps/results/experiments.json``, quote the rates and ranges, and assert
+their claims against them:
+
+* chapters/experiments.md: the chapter's overview figure and summary;
+* chapters/experiments_reber.md: the full-BPTT language model;
+* chapters/experiments_truncation.md: truncation, on the language model and
+  on the adding problem;
+* chapters/experiments_clipping.md: clipping.
+
+Three sweeps, with the pages' settings:
 
 * ``reber``: the character-level language model of the embedded Reber
   grammar with full BPTT, chunked truncation (kappa = 4 and 2) and
@@ -20,12 +28,12 @@ its claims against them.  Three sweeps, with the chapter's settings:
   clipping only from step 30 on.
 
 Seed s initializes the weights with ``rng=s``; the batches are drawn with
-``rng=s + 4`` (Reber, clipping) or ``rng=s + 10`` (adding), as in the chapter.
+``rng=s + 4`` (Reber, clipping) or ``rng=s + 10`` (adding), as on the pages.
 
     OPENBLAS_NUM_THREADS=1 python sweeps/experiments.py            # print the tables
     OPENBLAS_NUM_THREADS=1 python sweeps/experiments.py --save sweeps/results/experiments.json
 
-Prints tables, asserts nothing (the chapter asserts its claims).
+Prints tables, asserts nothing (the pages assert their claims).
 """
 
 from __future__ import annotations
@@ -47,7 +55,9 @@ import seqlib as sl
 
 SEEDS = tuple(range(1, 9))
 
-# Reber language model (chapter: "Long-range dependencies and truncation")
+# Reber language model (experiments_reber.md, "A Language Model of the
+# Embedded Reber Grammar", and experiments_truncation.md, "Long-Range
+# Dependencies and Truncation")
 V = len(sl.REBER_VOCAB)
 H_LM, STEPS_LM, LR_LM, B_LM, EVAL_EVERY_LM = 32, 800, 0.01, 32, 50
 N_EVAL_LM, EVAL_SEED_LM = 1000, 123
@@ -56,12 +66,12 @@ LAG_BINS = ((5, 6), (7, 9), (10, 12), (13, 15), (16, 60))
 FIRST_A_STEP = 3  # <bos>, B, a: the first a is the input at step 3
 JAC_LAGS = tuple(range(1, 13))
 
-# Adding problem (chapter: "The adding problem")
+# Adding problem (experiments_truncation.md, section "The adding problem")
 LENGTHS, STEPS_ADD, B_ADD, N_EVAL_ADD, LR_ADD, H_ADD = (8, 16, 32), 700, 64, 1000, 0.003, 32
 EVAL_SEED_ADD, EVAL_EVERY_ADD = 99, 100
 ADD_SCHEMES = {"full": None, "chunked4": 4}
 
-# Clipping (chapter: "Clipping and an exploding step")
+# Clipping (experiments_clipping.md, "Clipping and an Exploding Step")
 H_CLIP, LR_CLIP, STEPS_CLIP, CLIP, CLIP_FROM, LAST = 24, 2.5, 400, 1.0, 30, 100
 FAIL_LOSS = float(np.log(V))  # a run "fails" if its last-LAST-step loss is worse than guessing
 
@@ -268,7 +278,7 @@ def main(argv=None):
         "command": " ".join(["python", *sys.argv]),
         "python": platform.python_version(), "numpy": np.__version__,
         # OpenBLAS picks its kernels by CPU unless told; another kernel changes
-        # the last digits, which training amplifies (the chapter allows for it)
+        # the last digits, which training amplifies (the pages allow for it)
         "env": {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
                                                "OPENBLAS_L2_SIZE")},
         "seconds": timing,
