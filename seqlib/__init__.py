@@ -28,7 +28,7 @@ Every computation the chapters show lives here, one subject per module:
 ``seqlib.decode``         greedy decoding and beam search for the encoder-decoder
 ``seqlib.seq2seq_data``   the numbers-to-words task and its splits
 ``seqlib.seq2seq_train``  teacher-forced training of the encoder-decoder
-``seqlib.seq2seq_sweep``  the committed multi-seed sweep of the encoder-decoder, by variant
+``seqlib.seq2seq_sweep``  the committed multi-seed sweep of the encoder-decoder, by variant (not star-exported)
 ``seqlib.bptt_example``   the BPTT pages' running example (not star-exported)
 ``seqlib.diagrams``       boxes and arrows of the book's RNN diagrams (not star-exported)
 ``seqlib.widgets``        interactive figures that stay live in the static book
@@ -40,11 +40,12 @@ Arrays are batch-major and use row vectors: ``x_t @ W_xh``.
 from . import activations, bptt, clip, data, experiments, gated_train, gradcheck, gradflow, gradflow_gated, gru, init, loss, loss_flags, lstm, masking, optim, readout, committed, rnn, train, workspace
 
 from . import bptt_example, diagrams  # noqa: F401  (sl.diagrams.box, sl.bptt_example.forward: names too generic for the top level)
-from . import decode, seq2seq, seq2seq_data, seq2seq_sweep, seq2seq_train
+from . import decode, seq2seq, seq2seq_data, seq2seq_train
+from . import seq2seq_sweep  # noqa: F401  (not star-exported: its function has the module's name)
 
 _MODULES = (
     activations, bptt, clip, data, experiments, gated_train, gradcheck, gradflow, gradflow_gated, gru, init, loss, loss_flags, lstm, masking, optim, readout, committed, rnn, train, workspace,
-    decode, seq2seq, seq2seq_data, seq2seq_sweep, seq2seq_train,
+    decode, seq2seq, seq2seq_data, seq2seq_train,
 )
 
 from .activations import *  # noqa: F401,F403
@@ -72,7 +73,6 @@ from .workspace import *  # noqa: F401,F403
 from .decode import *  # noqa: F401,F403
 from .seq2seq import *  # noqa: F401,F403
 from .seq2seq_data import *  # noqa: F401,F403
-from .seq2seq_sweep import *  # noqa: F401,F403
 from .seq2seq_train import *  # noqa: F401,F403
 
 __version__ = "0.1.0"
