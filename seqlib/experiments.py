@@ -1,7 +1,7 @@
 """The character-level language model that the Experiments chapter trains.
 
-The chapter's pages each run on their own, and three of them need the same
-model: a tanh RNN trained with Adam on batches of fresh embedded Reber
+The chapter's pages each run on their own, and three of them need its data
+or model: a tanh RNN trained with Adam on batches of fresh embedded Reber
 strings, scored on one fixed set of held-out strings.  The page that
 introduces the model shows that code; the others call these helpers, which
 run the same code with the same defaults (and the same seeds as
