@@ -127,7 +127,9 @@ def _pins(app: Sphinx) -> list[str]:
 
 
 def build_wheel(app: Sphinx, exception) -> None:
-    """Build seqlib's wheel into <html>/wheels/ once per content of seqlib/ and pyproject.toml."""
+    """Build seqlib's wheel into <html>/wheels/ once per content of seqlib/, pyproject.toml and the
+    committed results (``sweeps/results/``, ``bench/results*.json``), which go into the wheel as
+    ``seqlib/_results/`` so that a downloaded notebook reads them with no repository."""
     if exception is not None or app.builder.format != "html" or app.builder.name != "html":
         return
     import hashlib
@@ -139,6 +141,10 @@ def build_wheel(app: Sphinx, exception) -> None:
     if not (root / "pyproject.toml").is_file() or not (root / "seqlib").is_dir():
         return  # a book without seqlib (the probe books of tests/browser): no wheel
     files = sorted(p for p in (root / "seqlib").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    # the committed results the chapters read (seqlib.committed.RESULTS), shipped in the wheel
+    results = sorted(p for pattern in ("sweeps/results/*.json", "sweeps/results/*.npz", "bench/results*.json")
+                     for p in root.glob(pattern))
+    files += results
     digest = hashlib.sha256()
     for p in [root / "pyproject.toml", *files]:
         digest.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes())
@@ -156,6 +162,9 @@ def build_wheel(app: Sphinx, exception) -> None:
                 if (root / item).is_file():
                     shutil.copy2(root / item, src / item)
             shutil.copytree(root / "seqlib", src / "seqlib", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            (src / "seqlib" / "_results").mkdir()
+            for p in results:
+                shutil.copy2(p, src / "seqlib" / "_results" / p.name)
             proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(cache), str(src)],
                                   capture_output=True, text=True)
         if proc.returncode != 0 or not (cache / name).is_file():

@@ -9,8 +9,9 @@ file system for them; it asks for a result by name::
     ['bench', 'bench_gated', 'bench_openblas_env']
 
 :func:`results` looks in the package's own copy first (``seqlib/_results/``,
-filled from the repository when the wheel is built) and then in the
-repository that holds this checkout of seqlib.
+which the book's build fills from the repository when it builds the wheel,
+``_ext/notebook_download.py``) and then in the repository that holds this
+checkout of seqlib.
 """
 
 from __future__ import annotations

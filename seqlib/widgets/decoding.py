@@ -25,23 +25,21 @@ the teacher-forced terms), computed from the model's weights in ``base``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from .. import decode, seq2seq, seq2seq_data
+from ..committed import results, results_path
 from ._engine import BookWidget, packed
 
 __all__ = ["decoding_widget", "decoding_data", "DecodingTrace", "DecodingWidget", "book_model",
            "DEFAULT_EXAMPLES", "DEFAULT_NUMBER", "BEAM_WIDTHS", "MAX_NUMBER"]
 
-#: The book's model: seed 0 of the "forward" variant of sweeps/seq2seq.py.
-WEIGHTS = Path(__file__).resolve().parents[2] / "sweeps" / "results" / "seq2seq_weights.npz"
-#: The sweep's results, whose settings hold the split seed of the book's model.
-SWEEP_JSON = WEIGHTS.parent / "seq2seq.json"
+# The book's model (seed 0 of the "forward" variant of sweeps/seq2seq.py) and the sweep's
+# results, whose settings hold its split seed: committed results, found by seqlib.committed
+# (the wheel's copy, or the repository's sweeps/results/).
 #: The chapter's three examples among the presets (indices into ``_presets()``): a 3-digit and a
 #: 4-digit test number and a 5-digit number (a length never trained on).
 DEFAULT_EXAMPLES: tuple[int, ...] = (0, 1, 2)
@@ -65,9 +63,7 @@ KEYS = ("number", "beam_width", "step")
 
 def book_model(key: str = "forward_0") -> tuple[dict[str, np.ndarray], seq2seq.Seq2SeqConfig]:
     """The trained parameters saved by ``sweeps/seq2seq.py`` and their config."""
-    if not WEIGHTS.exists():
-        raise FileNotFoundError(f"{WEIGHTS} not found: run sweeps/seq2seq.py first (it saves the book's model)")
-    with np.load(WEIGHTS) as z:
+    with np.load(results_path("seq2seq_weights")) as z:
         params = {k.split(".", 1)[1]: z[k] for k in z.files if k.split(".", 1)[0] == key}
     if not params:
         raise ValueError(f"key must name a saved model such as 'forward_0', got {key!r}")
@@ -79,9 +75,7 @@ def book_model(key: str = "forward_0") -> tuple[dict[str, np.ndarray], seq2seq.S
 
 def _sweep_split_seed() -> int:
     """The split seed the book's model was trained with (``settings.split_seed`` of the sweep's JSON)."""
-    if not SWEEP_JSON.exists():
-        raise FileNotFoundError(f"{SWEEP_JSON} not found: run sweeps/seq2seq.py first")
-    return int(json.loads(SWEEP_JSON.read_text())["settings"]["split_seed"])
+    return int(results("seq2seq")["settings"]["split_seed"])
 
 
 def _default_inputs(split_seed: int | None = None) -> list[int]:

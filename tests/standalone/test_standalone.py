@@ -9,7 +9,8 @@ Run after the build (``make test-standalone``, part of ``make test``):
   ``{exercise}`` is a headed section, and its first code cell ``%pip
   install``\\ s the seqlib wheel that the build publishes in
   ``_build/html/wheels/``;
-* one chapter (cross_entropy_softmax) is run with nbclient in a fresh virtual
+* two pages (cross_entropy_softmax, and seq2seq_reversal, which reads committed
+  results) are run with nbclient in a fresh virtual
   environment that holds nothing but ipykernel (so that it is a Jupyter
   kernel), in a temporary folder with no repository, with only the wheel put
   next to the notebook as a reader would: its install cell must install
@@ -36,7 +37,9 @@ REPO = Path(__file__).resolve().parents[2]
 DOWNLOADS = REPO / "_build" / "html" / "_sources" / "chapters"
 WHEELS = REPO / "_build" / "html" / "wheels"
 CHAPTERS = sorted((REPO / "chapters").glob("*.md"))
-FRESH_CHAPTER = "cross_entropy_softmax"
+# A page that only computes, and one that reads committed sweep results and the book's trained
+# model (seqlib.results: the wheel's seqlib/_results/ copy).
+FRESH_CHAPTERS = ("cross_entropy_softmax", "seq2seq_reversal")
 
 MYST_LEFT = re.compile(r"\{[a-z][\w:-]*\}`|^\s*(`{3,}|:{3,})\{[\w:-]+\}|^\s*\([\w:.-]+\)=\s*$", re.M)
 
@@ -72,6 +75,17 @@ def test_wheel_is_seqlib_at_the_books_version():
     assert f"Version: {_version()}" in meta
     src = {p.relative_to(REPO).as_posix() for p in (REPO / "seqlib").rglob("*.py")}
     assert src <= set(names), f"modules missing from the wheel: {sorted(src - set(names))}"
+
+
+def test_wheel_carries_the_committed_results():
+    """Every result seqlib.results names is in the wheel (seqlib/_results/), byte for byte the repository's."""
+    import seqlib
+
+    with zipfile.ZipFile(_wheel()) as z:
+        for name, rel in seqlib.RESULTS.items():
+            member = f"seqlib/_results/{Path(rel).name}"
+            assert member in z.namelist(), f"result {name!r} ({rel}) is not in the wheel"
+            assert z.read(member) == (REPO / rel).read_bytes(), f"the wheel's {member} differs from {rel}"
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[p.stem for p in CHAPTERS])
@@ -159,7 +173,8 @@ nbformat.write(nb, dst)
 """
 
 
-def test_downloaded_chapter_runs_in_a_fresh_venv(fresh_kernel, tmp_path):
+@pytest.mark.parametrize("FRESH_CHAPTER", FRESH_CHAPTERS)
+def test_downloaded_chapter_runs_in_a_fresh_venv(FRESH_CHAPTER, fresh_kernel, tmp_path):
     kernel_dirs, py = fresh_kernel
     reference = _download(FRESH_CHAPTER)
     folder = tmp_path / "Downloads"          # a reader's download folder: the notebook and the wheel
