@@ -71,15 +71,26 @@ def test_forward_matches_reference(shape, reset):
 
 
 def test_variants_differ_and_agree_when_reset_is_one():
-    """The two variants differ in general, and coincide when b_hn = 0 and r_t = 1 (a huge r bias)."""
+    """The variants differ in general; they coincide where r_t = 1 (whatever b_hn),
+    and, if b_hn = 0, where h_{t-1} = 0."""
     p = make_params(2, 5, 3, 4)
     ha, _ = gru_forward(**p, reset="after")
     hb, _ = gru_forward(**p, reset="before")
     assert np.abs(ha - hb).max() > 1e-3
-    q = {**p, "b_x": p["b_x"].copy(), "b_h": p["b_h"].copy()}
+    q = {**p, "b_x": p["b_x"].copy()}
     q["b_x"][:4] = 50.0  # r = 1 up to 2e-22
-    q["b_h"][8:] = 0.0
+    assert np.abs(q["b_h"][8:]).min() > 0.01  # b_hn stays nonzero
     np.testing.assert_allclose(gru_forward(**q, reset="after")[0], gru_forward(**q, reset="before")[0], atol=1e-13)
+    # h_{t-1} = 0 (here h0 = 0, step 1) with b_hn = 0: agree at that step, not after
+    s = {**p, "h0": np.zeros_like(p["h0"]), "b_h": p["b_h"].copy()}
+    s["b_h"][8:] = 0.0
+    sa, _ = gru_forward(**s, reset="after")
+    sb, _ = gru_forward(**s, reset="before")
+    np.testing.assert_allclose(sa[:, 0], sb[:, 0], atol=1e-15)
+    assert np.abs(sa - sb).max() > 1e-3
+    # with b_hn != 0, h_{t-1} = 0 is not enough
+    s0 = {**p, "h0": np.zeros_like(p["h0"])}
+    assert np.abs(gru_forward(**s0, reset="after")[0][:, 0] - gru_forward(**s0, reset="before")[0][:, 0]).max() > 1e-3
 
 
 def test_z_one_is_identity():
