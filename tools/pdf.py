@@ -155,8 +155,15 @@ PREPARE_JS = r"""
 """
 
 
+def undouble(title: str) -> str:
+    """A bookmark title without Chromium's doubling: a heading that a page break moved
+    (``break-after: avoid``) can come out of the tagged PDF as its text twice."""
+    half = len(title) // 2
+    return title[:half] if len(title) % 2 == 0 and title[:half] == title[half:] else title
+
+
 def _norm(title: str) -> str:
-    return "".join(title.replace("#", "").split()).lower()
+    return "".join(undouble(title).replace("#", "").split()).lower()
 
 
 def outline(path: Path) -> list[tuple[int, str, int]]:

@@ -175,9 +175,16 @@ def test_render_pages_to_png(pdf, pages_text):
         print(f"rendered {path.relative_to(REPO)} ({dark:.1%} dark pixels)")
 
 
+def _undouble(title: str) -> str:
+    """Chromium writes a heading that a page break moved as its text twice (tools/pdf.py undouble)."""
+    half = len(title) // 2
+    return title[:half] if len(title) % 2 == 0 and title[:half] == title[half:] else title
+
+
 def _outline(pdf) -> list[tuple[int, str, int]]:
     """(level from 1, title, page from 1) of each bookmark."""
-    return [(item.level + 1, item.get_title(), item.get_dest().get_index() + 1) for item in pdf.get_toc()]
+    return [(item.level + 1, _undouble(item.get_title()), item.get_dest().get_index() + 1)
+            for item in pdf.get_toc()]
 
 
 def _parts() -> list[tuple[str, list[str]]]:
