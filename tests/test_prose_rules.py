@@ -1,6 +1,6 @@
 """Pages a reader can read: checked in the chapter sources (no kernel, no build).
 
-* **Numbers serve the sentence**: no paragraph (or list item) of prose holds
+* **Numbers serve the sentence**: no paragraph (or tight list) of prose holds
   more than :data:`MAX_NUMBERS` glued values (``{glue:text}``, ``{glue}``);
   the rest go into a small table (table rows are not paragraphs) or into the
   figure.
@@ -36,7 +36,9 @@ PROSE_DIRECTIVE = re.compile(
 
 
 def paragraphs(markdown: str) -> list[str]:
-    """The prose paragraphs and list items of a markdown cell (tables, code, math left out).
+    """The prose blocks of a markdown cell: runs of lines between blank lines (tables, code, math
+    left out).  The items of a tight list form one block; a list whose items each make a
+    point of their own is written loose (a blank line between items).
 
     Prose directives ({exercise}, {solution}, {note}, {container}, ...) are
     entered: their text counts; other fenced blocks ({math}, code) are skipped.
@@ -71,8 +73,6 @@ def paragraphs(markdown: str) -> list[str]:
         if not s or s.startswith("|") or (prose and re.match(r"^:[\w-]+:", s)):
             flush()  # a blank line, a table row, or a directive's option line
             continue
-        if re.match(r"^([-*+]|\d+[.)])\s", s):
-            flush()
         block.append(s)
     flush()
     return out
@@ -88,7 +88,7 @@ def test_paragraph_splitter() -> None:
           "::::{solution} ex\n:class: dropdown\n\nin {glue:text}`s` a solution\n\n"
           "```python\ncode {glue}`c`\n```\n::::\n\nafter {glue}`a` {glue}`b`\n")
     got = [len(GLUE.findall(p)) for p in paragraphs(md)]
-    assert got == [1, 1, 0, 1, 2]
+    assert got == [1, 1, 1, 2]
 
 
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: p.stem)
