@@ -77,6 +77,12 @@ PREPARE_JS = r"""
     for (const h of hs) h.setAttribute('aria-level', String(Math.min(6, headingLevel(h) - base + 2)));
   });
   const clean = (h) => h.textContent.replace(/#$/, '').trim();
+  const heading = (tag, text, level) => {
+    const h = document.createElement(tag);
+    h.textContent = text;
+    h.setAttribute('aria-level', String(level));
+    return h;
+  };
   // 2. the solutions of the exercises, by chapter (found before anything moves)
   const solutions = Array.from(article.querySelectorAll('div.solution')).map((sol) => {
     let k = -1;
@@ -88,30 +94,22 @@ PREPARE_JS = r"""
   // 3. a heading for each part, before its first chapter
   parts.forEach((part, i) => {
     const first = order[startOf(part.chapters[0])];
-    const h = document.createElement('h1');
+    const h = heading('h1', part.title, 1);
     h.className = 'seq-part';
     h.id = 'seq-part-' + (i + 1);
-    h.setAttribute('aria-level', '1');
-    h.textContent = part.title;
     first.parentNode.insertBefore(h, first);
   });
-  // 4. the solutions collected before the bibliography, under their chapter's title
+  // 4. the solutions collected at the end of the book, under their chapters' titles
   if (solutions.length) {
     const box = document.createElement('section');
     box.id = 'seq-solutions';
-    const h = document.createElement('h1');
-    h.textContent = 'Solutions to the exercises';
-    h.setAttribute('aria-level', '1');
-    box.appendChild(h);
+    box.appendChild(heading('h1', 'Solutions to the exercises', 1));
     const groups = new Map();  // chapter -> its part of the box, under the chapter's title
     for (const {sol, chapter} of solutions) {
       if (!groups.has(chapter)) {
         const g = document.createElement('section');
         if (chapter >= 0 && chapterHeadings[chapter].length) {
-          const c = document.createElement('h2');
-          c.setAttribute('aria-level', '2');
-          c.textContent = clean(chapterHeadings[chapter][0]);
-          g.appendChild(c);
+          g.appendChild(heading('h2', clean(chapterHeadings[chapter][0]), 2));
         }
         groups.set(chapter, g);
         box.appendChild(g);
@@ -129,10 +127,7 @@ PREPARE_JS = r"""
   function box_of_solutions(h) { const b = h.closest('#seq-solutions'); return b && h.tagName !== 'H1'; }
   const nav = document.createElement('nav');
   nav.id = 'seq-contents';
-  const title = document.createElement('h1');
-  title.textContent = 'Contents';
-  title.setAttribute('aria-level', '1');
-  nav.appendChild(title);
+  nav.appendChild(heading('h1', 'Contents', 1));
   const list = document.createElement('ol');
   entries.forEach((h, i) => {
     if (!h.id) h.id = 'seq-heading-' + i;
