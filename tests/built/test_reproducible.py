@@ -51,7 +51,12 @@ def _digest(outputs: list) -> list:
                     value = hashlib.sha256(value.encode()).hexdigest()
                 data[mime] = value
             out.append(("data", tuple(sorted(data.items()))))
-    return out
+    # A stream's trailing newlines are not compared: print() writes its text and
+    # its "\n" as two writes, and ipykernel 7.4 has delivered the second one after
+    # the cell's idle message, so that the build recorded "...: 0.39" where the
+    # second run recorded "...: 0.39\n" (CI, gated_gru cell 3).  The text before
+    # them, every figure and every error are still compared byte for byte.
+    return [("stream", o[1], o[2].rstrip("\n")) if o[0] == "stream" else o for o in out]
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
