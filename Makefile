@@ -115,8 +115,9 @@ browser: setup
 	$(PY) tools/chromium.py
 
 # The downloaded chapter notebooks run on their own (run after test-build): every
-# chapter's .ipynb converted to plain Jupyter, and one chapter executed in a fresh
-# venv that has only ipykernel and the notebook's own install cell (pip reaches PyPI).
+# chapter's .ipynb converted to plain Jupyter, and two pages (cross_entropy_softmax,
+# seq2seq_reversal) executed in a fresh venv that has only ipykernel and the
+# notebook's own install cell (pip reaches PyPI).
 test-standalone: setup
 	$(PY) -m pytest -W error tests/standalone
 
