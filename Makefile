@@ -46,7 +46,7 @@ BUILD = all=; inputs=$$($(EXEC_INPUTS_HASH)); \
 	  all=--all; echo "Offline assets, _ext/ or config changed: full rebuild (--all)"; fi; \
 	$(JB) build $$all -W -n --keep-going . && touch $(BUILT_STAMP) && echo "$$inputs" > $(EXEC_STAMP)
 
-.PHONY: book book-student test-student book-fresh setup vendor browser pdf lab test test-seqlib test-chapters test-build test-reproducible test-standalone test-pdf test-browser test-lab bench lock clean
+.PHONY: book book-student test-student book-fresh setup vendor browser pdf lab test test-seqlib test-chapters test-build test-standalone test-pdf test-browser test-lab bench lock clean
 
 book: setup
 	$(BUILD)
@@ -86,20 +86,19 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 lab: setup
 	$(PY) tools/lab.py $(LAB_ARGS)
 
-test: test-seqlib test-chapters test-build test-reproducible test-standalone test-pdf test-browser test-student
+test: test-seqlib test-build test-chapters test-standalone test-pdf test-browser test-student
 
 test-seqlib: setup
-	$(PY) -m pytest -W error --doctest-modules seqlib tests --ignore=tests/browser --ignore=tests/built --ignore=tests/pdf --ignore=tests/standalone --ignore=tests/student
+	$(PY) -m pytest -W error --doctest-modules seqlib tests --ignore=tests/browser --ignore=tests/pdf --ignore=tests/standalone --ignore=tests/student
 
+# Every chapter's cells in a real kernel (run after test-build): no error, nothing on
+# stderr, and each cell prints what the build printed (--compare-build: this is the
+# chapter's second execution).  Two chapters at a time, each in its own kernel.
 test-chapters: setup
-	$(PY) -m pytest -W error chapters
+	$(PY) -m pytest -W error -n 2 --dist loadfile --compare-build chapters
 
 test-build: setup
 	$(BUILD)
-
-# Each chapter executed again must print what the build printed (run after test-build).
-test-reproducible: setup
-	$(PY) -m pytest -W error tests/built
 
 # Headless Chromium against _build/html (run after test-build): no request leaves
 # the book, no page or console error, every equation typeset, widgets respond,

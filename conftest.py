@@ -12,6 +12,16 @@ Jupyter kernel.  On top of nbval's checks, a cell fails its item when it
 
 Outputs a reader relies on are checked with assertions in ``remove-cell``
 cells inside the chapters, so expected values live next to the prose.
+
+With ``--compare-build`` (``make test-chapters`` passes it) each cell must
+also print what the book's build printed: this run is the chapter's second
+execution, in a fresh kernel, and every output is compared with the notebook
+the build executed (``_build/executed/chapters/*.ipynb``, written by
+``_ext/notebook_download.py``): text, errors and PNG figures byte for byte.
+Widget *views* carry random model ids and are skipped; the widgets' numbers
+are checked elsewhere (tests/test_widgets.py,
+tests/browser/test_widget_engine.py), and their saved state holds no time
+(seqlib.widgets._engine: ``data["ms"]`` only after a live recompute).
 """
 
 from __future__ import annotations
@@ -19,9 +29,61 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
+import hashlib
+
 import jupytext
+import nbformat
 import pytest
 from nbval.plugin import IPyNbCell, IPyNbFile, find_comment_markers, find_metadata_tags
+
+EXECUTED = Path(__file__).resolve().parent / "_build" / "executed" / "chapters"
+SKIP_MIME = {"application/vnd.jupyter.widget-view+json"}
+
+
+def output_digest(outputs: list) -> list:
+    """What a reader sees of a cell's outputs, in a form two executions can compare.
+
+    Consecutive streams are merged (the build does so: ``nb_merge_streams``);
+    glue records are dropped (myst-nb moves them out of the executed notebook);
+    widget views are dropped (random model ids); images are compared by hash.
+    A stream's trailing newlines are not compared: print() writes its text and
+    its "\\n" as two writes, and ipykernel 7.4 has delivered the second one
+    after the cell's idle message, so that the build recorded "...: 0.39" where
+    a second run recorded "...: 0.39\\n" (CI, gated_gru).
+    """
+    out: list = []
+    for o in outputs:
+        kind = o["output_type"]
+        if kind == "stream":
+            if out and out[-1][0] == "stream" and out[-1][1] == o["name"]:
+                out[-1] = ("stream", o["name"], out[-1][2] + o["text"])
+            else:
+                out.append(("stream", o["name"], o["text"]))
+        elif kind == "error":
+            out.append(("error", o["ename"], o["evalue"]))
+        else:
+            mimes = o.get("data", {})
+            if any(m.startswith("application/papermill.record") for m in mimes):
+                continue
+            data = {}
+            for mime, value in mimes.items():
+                if mime in SKIP_MIME:
+                    continue
+                if isinstance(value, list):
+                    value = "".join(value)
+                if not isinstance(value, str):
+                    value = repr(value)
+                if mime.startswith("image/"):
+                    value = hashlib.sha256(value.encode()).hexdigest()
+                data[mime] = value
+            out.append(("data", tuple(sorted(data.items()))))
+    return [("stream", o[1], o[2].rstrip("\n")) if o[0] == "stream" else o for o in out]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--compare-build", action="store_true", default=False,
+        help="each chapter cell must print what the build printed (_build/executed/chapters)")
 
 
 
@@ -49,6 +111,16 @@ class ChapterFile(IPyNbFile):
 
     def collect(self):
         self.nb = jupytext.read(self.path)
+        reference = None
+        if self.config.getoption("--compare-build"):
+            built = EXECUTED / f"{self.path.stem}.ipynb"
+            if not built.exists():
+                raise pytest.UsageError(f"{built} is missing: build the book first (make book)")
+            reference = [c for c in nbformat.read(built, as_version=4).cells if c.cell_type == "code"]
+            n_code = sum(c.cell_type == "code" for c in self.nb.cells)
+            if len(reference) != n_code:
+                raise pytest.UsageError(
+                    f"{self.path.name}: {n_code} code cells, the build had {len(reference)}: rebuild (make book)")
         n = 0
         for cell in self.nb.cells:
             if cell.cell_type != "code":
@@ -57,7 +129,9 @@ class ChapterFile(IPyNbFile):
             options.update(dict(find_comment_markers(cell.source)))
             options.setdefault("check", False)  # the .md holds no stored outputs
             cell.execution_count = None
-            yield ChapterCell.from_parent(self, name=f"cell {n:02d}", cell_num=n, cell=cell, options=options)
+            item = ChapterCell.from_parent(self, name=f"cell {n:02d}", cell_num=n, cell=cell, options=options)
+            item.reference = None if reference is None else reference[n]
+            yield item
             n += 1
 
 
@@ -69,6 +143,14 @@ class ChapterCell(IPyNbCell):
         stderr = "".join(o.get("text", "") for o in self.test_outputs if o.get("name") == "stderr")
         if stderr:
             self.raise_cell_error("Cell wrote to stderr", stderr)
+        if self.reference is not None:
+            if self.reference.source != self.cell.source:
+                self.raise_cell_error("The built notebook is stale (its source differs): rebuild (make book)")
+            built, now = output_digest(self.reference.outputs), output_digest(self.test_outputs)
+            if built != now:
+                self.raise_cell_error(
+                    "Outputs differ from the build's execution of this cell",
+                    f"build:\n{built!r}\n\nthis run:\n{now!r}")
 
     def reportinfo(self):
         first = next((ln for ln in self.cell.source.splitlines() if ln.strip()), "")

@@ -25,8 +25,8 @@ One repair: with ``nb_merge_streams`` myst-nb merges a cell's stream outputs
 for the page by appending to the *first* stream output in place, and the
 notebook it saved keeps the later, already merged, stream outputs too, so the
 file would print those lines twice.  They are dropped here (the same outputs
-the page shows).  Tested by ``tests/browser/test_downloads.py`` and
-``tests/built/test_reproducible.py``.
+the page shows).  Tested by ``tests/browser/test_downloads.py`` and by the
+chapter tests run with ``--compare-build`` (``conftest.py``).
 """
 
 from __future__ import annotations
@@ -337,7 +337,7 @@ def add_notebook_download(app: Sphinx, pagename: str, templatename: str, context
             cell["outputs"] = _drop_merged_streams(cell.get("outputs", []))
     # The executed notebook as the build ran it (outputs merged from the cache),
     # before the stand-alone conversion: _build/executed/<page>.ipynb, the
-    # reference of tests/built/test_reproducible.py.
+    # reference of the chapter tests run with --compare-build (conftest.py).
     executed = Path(app.outdir).parent / "executed" / f"{pagename}.ipynb"
     executed.parent.mkdir(parents=True, exist_ok=True)
     executed.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -249,7 +249,7 @@ class BookWidget(anywidget.AnyWidget):
 
     def __repr__(self) -> str:
         # deterministic (no memory address): a notebook's text output of the widget cell is the same
-        # in two executions (tests/built/test_reproducible.py)
+        # in two executions (the chapter tests run with --compare-build, conftest.py)
         return f"{type(self).__name__}({self.setting!r})"
 
     def state_bytes(self) -> int:

@@ -30,8 +30,22 @@ def pytest_collection_modifyitems(items) -> None:
             item.add_marker(pytest.mark.browser)
 
 
+def pytest_sessionfinish(session) -> None:
+    # Under pytest-xdist (make test-browser: -n 2) each worker audits some of
+    # the pages: it hands its lines to the controller, which prints them all.
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["audit_lines"] = list(AUDIT_LINES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    AUDIT_LINES.extend(getattr(node, "workeroutput", {}).get("audit_lines", []))
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
-    if AUDIT_LINES:
+    if AUDIT_LINES and not hasattr(terminalreporter.config, "workeroutput"):
+        AUDIT_LINES.sort()
         terminalreporter.section("pages audited in headless Chromium")
         for line in AUDIT_LINES:
             terminalreporter.write_line(line)
