@@ -29,7 +29,7 @@ import sys
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -216,6 +216,64 @@ def open_page(browser, origin: str, rel: str, *, settle: bool = True,
         yield page, audit
     finally:
         context.close()
+
+
+# --------------------------------------------------------------------------- one visit per page
+
+# Several test modules check every page at a width (test_pages: reading at 1280
+# and 390 px; test_offline: requests and typesetting; test_reader: where the
+# first picture is and how long the page is).  Loading a page with MathJax and
+# its widgets is the slow part, so each page is loaded once per width: every
+# module registers a *probe* (a function of the loaded page) at import, and
+# visit() runs all probes on one load and keeps their results for the session.
+# A probe only reads the page (evaluate); the audit (requests, errors) covers
+# the whole visit.
+PROBES: dict[str, tuple[Callable[..., Any], tuple[int, ...]]] = {}
+VISIT_HEIGHT = 900
+_VISITS: dict[tuple[str, str, int], "Visit"] = {}
+
+
+@dataclass
+class Visit:
+    audit: PageAudit | None
+    results: dict[str, Any]
+    error: BaseException | None = None
+
+    def result(self, name: str) -> Any:
+        """The probe's result; re-raises what the load or the probe raised."""
+        if self.error is not None:
+            raise self.error
+        got = self.results[name]
+        if isinstance(got, BaseException):
+            raise got
+        return got
+
+
+def probe(name: str, widths: tuple[int, ...] = (1280, 390)) -> Callable:
+    """Register ``fn(page, audit, rel, width)`` to run on every visit at ``widths``."""
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        PROBES[name] = (fn, widths)
+        return fn
+    return register
+
+
+def visit(browser, origin: str, rel: str, width: int) -> Visit:
+    """Load ``rel`` at ``width`` x VISIT_HEIGHT once per session and run every probe on it."""
+    key = (origin, rel, width)
+    if key not in _VISITS:
+        results: dict[str, Any] = {}
+        try:
+            with open_page(browser, origin, rel, viewport={"width": width, "height": VISIT_HEIGHT}) as (page, audit):
+                for name, (fn, widths) in PROBES.items():
+                    if width in widths:
+                        try:
+                            results[name] = fn(page, audit, rel, width)
+                        except Exception as exc:  # reported by the test that owns the probe
+                            results[name] = exc
+            _VISITS[key] = Visit(audit, results)
+        except Exception as exc:
+            _VISITS[key] = Visit(None, results, exc)
+    return _VISITS[key]
 
 
 # --------------------------------------------------------------------------- MathJax

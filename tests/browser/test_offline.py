@@ -26,11 +26,17 @@ def _pages() -> list[str]:
     return bookcheck.book_pages(BOOK_HTML)
 
 
+@bookcheck.probe("offline", widths=(1280,))
+def _typesetting(page, audit, rel: str, width: int) -> tuple:
+    """What MathJax typeset and how many widgets the loaded page shows (on bookcheck.visit's load)."""
+    return bookcheck.typeset_report(page), page.locator(bookcheck.WIDGET_VIEW).count()
+
+
 def audit_page(browser, origin: str, html_dir: Path, rel: str, audit_log) -> list[str]:
-    """Load one page; return a list of problems (empty when the page is clean)."""
-    with bookcheck.open_page(browser, origin, rel) as (page, audit):
-        ts = bookcheck.typeset_report(page)
-        widgets = page.locator(bookcheck.WIDGET_VIEW).count()
+    """Load one page (the load shared with the other per-page checks); return its problems."""
+    seen = bookcheck.visit(browser, origin, rel, 1280)
+    ts, widgets = seen.result("offline")
+    audit = seen.audit
     final = audit.final_url.removeprefix(origin + "/").split("#")[0].split("?")[0] or "index.html"
     # Equations are counted in the HTML source of the page finally shown.
     display_src, inline_src = bookcheck.source_math_counts(html_dir / final)

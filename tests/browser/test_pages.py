@@ -34,6 +34,7 @@ page; the weights of the pages are printed.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -231,80 +232,79 @@ def alt_problem(img: dict) -> str | None:
     return None
 
 
-def check_page(browser, origin: str, rel: str, width: int, names_re: re.Pattern) -> tuple[list[str], str]:
+@bookcheck.probe("reads_well", widths=WIDTHS)
+def check_page(page, audit, rel: str, width: int) -> tuple[list[str], str]:
+    """The page as a reader sees it at ``width`` (run by bookcheck.visit on the shared load)."""
+    names_re = _names_re()
     problems: list[str] = []
-    viewport = {"width": width, "height": 900}
-    with bookcheck.open_page(browser, origin, rel, viewport=viewport) as (page, audit):
-        ov = page.evaluate(OVERFLOW_JS)
-        if ov["page_scroll"] > 1:
-            problems.append(f"the page scrolls sideways by {ov['page_scroll']} px")
-        problems += ov["problems"]
-        imgs = page.evaluate(IMAGES_JS)
-        frames = [i for i in imgs if i["frame"] and i["shown"]]
-        figures = [i for i in imgs if i["output"] and not i["frame"] and i["shown"] and not i["svg"]]
-        for img in imgs:
-            p = alt_problem(img)
-            if p:
-                problems.append(f"image {img['src']!r} (caption {img['caption']!r}): {p}")
-        sizes = []
-        for f in frames:
-            if f["design"] and f["natural"] < 2 * f["design"] - 1:
-                problems.append(f"widget frame drawn at {f['natural']} px for a {f['design']} px design: not 2x")
-            if f["font"] is None:
-                problems.append(f"widget frame {f['alt'][:40]!r} does not record its smallest font (data-min-font-px)")
-                continue
-            shown_px = f["font"] * f["css"] / f["natural"]
-            sizes.append(shown_px)
-            if shown_px < MIN_CSS_PX - 0.05:
-                problems.append(
-                    f"widget frame {f['alt'][:50]!r}: smallest text {shown_px:.2f} CSS px = {shown_px * 0.75:.2f} pt "
-                    f"at {f['css']:.0f} px shown (< 9 pt)")
-        if width == 1280:
-            for f in figures:
-                density = f["natural"] / f["css"] if f["css"] else 0
-                if density < 2 - 0.01:
-                    problems.append(f"figure {f['caption'] or f['alt'] or f['src']!r}: {density:.2f} image px per CSS px "
-                                    f"({f['natural']} px shown at {f['css']:.0f}): not 2x")
-        shape = page.evaluate(SHAPE_JS)
-        for img in shape["images"]:
-            if abs(img["dist"]) > 0.02:
-                problems.append(f"image {img['alt']!r} shown at {img['css'][0]}x{img['css'][1]} CSS px for "
-                                f"{img['natural'][0]}x{img['natural'][1]} pixels: its shape is off by {100 * img['dist']:+.1f} %")
-        if width == 1280:
-            for cap in shape["captions"]:
-                if cap["lines"] > MAX_CAPTION_LINES:
-                    problems.append(f"caption {cap['text']!r} takes {cap['lines']} lines (> {MAX_CAPTION_LINES})")
-                if cap["body"] and cap["color"] != cap["body"]:
-                    problems.append(f"caption {cap['text']!r} in {cap['color']}, not the body text's {cap['body']}")
-        problems += [f"a line starts with the punctuation after a formula: {p}" for p in shape["punct"]]
-        if width == 1280:
-            for block in shape["wide_code"]:
-                problems.append(f"shown code scrolls sideways at 1280 px: {block}")
-        for w in shape["bold_numbers"][:3]:
-            problems.append(f"a glued number is set in bold: {w!r}")
-        if width == 390:
-            SCROLLING_EQUATIONS[rel] = shape["equations"]
-        text = page.evaluate("() => Array.from(document.querySelectorAll('div.cell_output')).map(e => e.innerText).join('\\n')")
-        for m in sorted(set(names_re.findall(text))):
-            problems.append(f"printed output names the internal label {m!r}")
-        if "glue(" in text:
-            problems.append("printed output shows a glue( call")
-        bar = re.search(r"\d+%\|[^|\n]{0,80}\|", text)
-        if bar:
-            problems.append(f"a progress bar is frozen in the page: {bar.group(0)[:40]!r}")
-        body = page.evaluate("() => document.body.innerText")
-        if re.search(r"pre-computed frame", body, re.I):
-            problems.append("the page says 'pre-computed frame'")
-        problems += [f"request leaving the book (blocked): {u}" for u in audit.blocked]
-        problems += [f"same-origin response not 200: {r}" for r in audit.bad_responses]
-        summary = (f"{rel} @ {width}px: {len(ov['problems'])} overflow problems, {ov['scrolling']} boxes scroll with a hint, "
-                   f"{len(imgs)} images ({len(frames)} frames shown"
-                   + (f", smallest frame text {min(sizes):.1f} px" if sizes else "") + f", {len(figures)} figures)")
+    ov = page.evaluate(OVERFLOW_JS)
+    if ov["page_scroll"] > 1:
+        problems.append(f"the page scrolls sideways by {ov['page_scroll']} px")
+    problems += ov["problems"]
+    imgs = page.evaluate(IMAGES_JS)
+    frames = [i for i in imgs if i["frame"] and i["shown"]]
+    figures = [i for i in imgs if i["output"] and not i["frame"] and i["shown"] and not i["svg"]]
+    for img in imgs:
+        p = alt_problem(img)
+        if p:
+            problems.append(f"image {img['src']!r} (caption {img['caption']!r}): {p}")
+    sizes = []
+    for f in frames:
+        if f["design"] and f["natural"] < 2 * f["design"] - 1:
+            problems.append(f"widget frame drawn at {f['natural']} px for a {f['design']} px design: not 2x")
+        if f["font"] is None:
+            problems.append(f"widget frame {f['alt'][:40]!r} does not record its smallest font (data-min-font-px)")
+            continue
+        shown_px = f["font"] * f["css"] / f["natural"]
+        sizes.append(shown_px)
+        if shown_px < MIN_CSS_PX - 0.05:
+            problems.append(
+                f"widget frame {f['alt'][:50]!r}: smallest text {shown_px:.2f} CSS px = {shown_px * 0.75:.2f} pt "
+                f"at {f['css']:.0f} px shown (< 9 pt)")
+    if width == 1280:
+        for f in figures:
+            density = f["natural"] / f["css"] if f["css"] else 0
+            if density < 2 - 0.01:
+                problems.append(f"figure {f['caption'] or f['alt'] or f['src']!r}: {density:.2f} image px per CSS px "
+                                f"({f['natural']} px shown at {f['css']:.0f}): not 2x")
+    shape = page.evaluate(SHAPE_JS)
+    for img in shape["images"]:
+        if abs(img["dist"]) > 0.02:
+            problems.append(f"image {img['alt']!r} shown at {img['css'][0]}x{img['css'][1]} CSS px for "
+                            f"{img['natural'][0]}x{img['natural'][1]} pixels: its shape is off by {100 * img['dist']:+.1f} %")
+    if width == 1280:
+        for cap in shape["captions"]:
+            if cap["lines"] > MAX_CAPTION_LINES:
+                problems.append(f"caption {cap['text']!r} takes {cap['lines']} lines (> {MAX_CAPTION_LINES})")
+            if cap["body"] and cap["color"] != cap["body"]:
+                problems.append(f"caption {cap['text']!r} in {cap['color']}, not the body text's {cap['body']}")
+    problems += [f"a line starts with the punctuation after a formula: {p}" for p in shape["punct"]]
+    if width == 1280:
+        for block in shape["wide_code"]:
+            problems.append(f"shown code scrolls sideways at 1280 px: {block}")
+    for w in shape["bold_numbers"][:3]:
+        problems.append(f"a glued number is set in bold: {w!r}")
+    if width == 390:
+        SCROLLING_EQUATIONS[rel] = shape["equations"]
+    text = page.evaluate("() => Array.from(document.querySelectorAll('div.cell_output')).map(e => e.innerText).join('\\n')")
+    for m in sorted(set(names_re.findall(text))):
+        problems.append(f"printed output names the internal label {m!r}")
+    if "glue(" in text:
+        problems.append("printed output shows a glue( call")
+    bar = re.search(r"\d+%\|[^|\n]{0,80}\|", text)
+    if bar:
+        problems.append(f"a progress bar is frozen in the page: {bar.group(0)[:40]!r}")
+    body = page.evaluate("() => document.body.innerText")
+    if re.search(r"pre-computed frame", body, re.I):
+        problems.append("the page says 'pre-computed frame'")
+    summary = (f"{rel} @ {width}px: {len(ov['problems'])} overflow problems, {ov['scrolling']} boxes scroll with a hint, "
+               f"{len(imgs)} images ({len(frames)} frames shown"
+               + (f", smallest frame text {min(sizes):.1f} px" if sizes else "") + f", {len(figures)} figures)")
     return problems, summary
 
 
-@pytest.fixture(scope="module")
-def names_re() -> re.Pattern:
+@functools.cache
+def _names_re() -> re.Pattern:
     names = internal_names()
     assert names, "no :label: in the chapters: the pattern is wrong"
     return re.compile(r"(?<![A-Za-z0-9_.])(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True))
@@ -313,8 +313,11 @@ def names_re() -> re.Pattern:
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("rel", _pages())
-def test_page_reads_well(rel, width, book_html, book_origin, browser, names_re, audit_log):
-    problems, summary = check_page(browser, book_origin, rel, width, names_re)
+def test_page_reads_well(rel, width, book_html, book_origin, browser, audit_log):
+    seen = bookcheck.visit(browser, book_origin, rel, width)
+    problems, summary = seen.result("reads_well")
+    problems = problems + [f"request leaving the book (blocked): {u}" for u in seen.audit.blocked]
+    problems += [f"same-origin response not 200: {r}" for r in seen.audit.bad_responses]
     audit_log(summary)
     assert not problems, f"{rel} at {width} px:\n  " + "\n  ".join(problems)
 
@@ -413,8 +416,7 @@ def test_equations_on_a_phone(book_html, book_origin, browser):
     """
     for rel in _pages():
         if rel not in SCROLLING_EQUATIONS:
-            with bookcheck.open_page(browser, book_origin, rel, viewport={"width": 390, "height": 900}) as (page, _):
-                SCROLLING_EQUATIONS[rel] = page.evaluate(SHAPE_JS)["equations"]
+            bookcheck.visit(browser, book_origin, rel, 390).result("reads_well")
     total = sum(len(v) for v in SCROLLING_EQUATIONS.values())
     listing = "\n".join(f"{rel}: {eq}" for rel, eqs in sorted(SCROLLING_EQUATIONS.items()) for eq in eqs)
     print(f"\ndisplay equations scrolling sideways at 390 px: {total}\n{listing}")

@@ -168,10 +168,14 @@ PICTURE_JS = """() => {
 }"""
 
 
+@bookcheck.probe("pictures", widths=(1280,))
+def _pictures(page, audit, rel: str, width: int) -> dict:
+    return page.evaluate(PICTURE_JS)
+
+
 @pytest.mark.parametrize("rel", _chapters())
 def test_a_chapter_shows_its_idea_early(rel, book_html, book_origin, browser):
-    with bookcheck.open_page(browser, book_origin, rel, viewport=VIEWPORTS["desktop"]) as (page, _):
-        got = page.evaluate(PICTURE_JS)
+    got = bookcheck.visit(browser, book_origin, rel, 1280).result("pictures")
     assert got["first"] is not None, f"{rel}: no figure"
     screens = got["first"] / SCREEN
     print(f"\n{rel}: first picture at screen {screens:.1f}")
@@ -180,8 +184,7 @@ def test_a_chapter_shows_its_idea_early(rel, book_html, book_origin, browser):
 
 @pytest.mark.parametrize("rel", [p for p in _chapter_pages() if p not in APPENDICES])
 def test_a_page_is_at_most_twenty_screens(rel, book_html, book_origin, browser):
-    with bookcheck.open_page(browser, book_origin, rel, viewport=VIEWPORTS["desktop"]) as (page, _):
-        got = page.evaluate(PICTURE_JS)
+    got = bookcheck.visit(browser, book_origin, rel, 1280).result("pictures")
     screens = got["height"] / SCREEN
     print(f"\n{rel}: {screens:.1f} screens")
     assert screens <= MAX_SCREENS, f"{rel}: {screens:.1f} desktop screens long (> {MAX_SCREENS}): split it"
