@@ -31,7 +31,7 @@ def pytest_collection_modifyitems(items) -> None:
 
 
 def pytest_sessionfinish(session) -> None:
-    # Under pytest-xdist (make test-browser: -n 2) each worker audits some of
+    # Under pytest-xdist (pytest -n 2 tests/browser) each worker audits some of
     # the pages: it hands its lines to the controller, which prints them all.
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
