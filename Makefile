@@ -1,8 +1,10 @@
 # Sequence Modeling: build the book, run its tests.
 #
 #   make book    set up (venv + pinned requirements + offline assets) and build the HTML book
-#   make test    every test: seqlib, the chapters cell by cell, the strict build, the built
-#                book in headless Chromium, a chapter live in JupyterLab (tests/browser)
+#   make test    every test: seqlib, the strict build, the chapters cell by cell (each
+#                printing what the build printed), the downloadable notebooks, the PDF, the
+#                built book in headless Chromium and a chapter live in JupyterLab
+#                (tests/browser), the student edition
 #   make lab     JupyterLab on the repository: the .md chapters open as notebooks
 #   make pdf     the whole book as one PDF: _build/pdf/sequence-modeling.pdf
 #   make book-student  the student edition: exercises without solutions, _build/student/_build/html
