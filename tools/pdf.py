@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -224,6 +225,7 @@ def print_pdf(html_dir: Path, out: Path, page_name: str = "intro.html") -> dict:
 
             page.route("**/*", route)
             page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            t0 = time.perf_counter()
             page.goto(f"{origin}/{page_name}", wait_until="load", timeout=120_000)
             page.wait_for_function("() => !!(window.MathJax && MathJax.startup && MathJax.startup.promise)",
                                    timeout=60_000)
@@ -253,14 +255,17 @@ def print_pdf(html_dir: Path, out: Path, page_name: str = "intro.html") -> dict:
             if math["untypeset"] or math["errors"]:
                 problems.append(f"MathJax: {math['untypeset']} equations untypeset, {math['errors']} errors")
             entries = page.evaluate(PREPARE_JS, {"parts": parts, "depth": CONTENTS_DEPTH})
+            seconds = {"load": time.perf_counter() - t0, "printings": []}
             page.emulate_media(media="print")
             out.parent.mkdir(parents=True, exist_ok=True)
             numbers: list[int] = []
             for attempt in range(4):
+                t0 = time.perf_counter()
                 page.pdf(path=str(out), format="A4", print_background=True, outline=True, tagged=True,
                          margin={"top": "16mm", "bottom": "16mm", "left": "14mm", "right": "14mm"},
                          display_header_footer=True, header_template="<span></span>", footer_template=FOOTER)
                 found_pages = contents_pages(entries, outline(out))
+                seconds["printings"].append(time.perf_counter() - t0)
                 if found_pages == numbers:
                     break
                 numbers = found_pages
@@ -272,7 +277,8 @@ def print_pdf(html_dir: Path, out: Path, page_name: str = "intro.html") -> dict:
             browser.close()
     if problems:
         raise SystemExit("pdf: the PDF is not right:\n  " + "\n  ".join(problems))
-    return {"chromium": str(found), "widgets": n_widgets, "contents": len(entries), "printings": attempt + 1, **math}
+    return {"chromium": str(found), "widgets": n_widgets, "contents": len(entries), "printings": attempt + 1,
+            "seconds": seconds, **math}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -293,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"pdf: wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB; {info['display']} display "
           f"equations typeset, {info['widgets']} widgets, {info['contents']} contents entries with their pages after "
           f"{info['printings']} printings; Chromium: {info['chromium']})")
+    took = info["seconds"]
+    print(f"pdf: {took['load']:.0f} s to load, typeset and prepare the page; printings "
+          + ", ".join(f"{t:.0f} s" for t in took["printings"]))
     if (args.copy_to / "intro.html").is_file():
         shutil.copy2(args.out, args.copy_to / args.out.name)
         print(f"pdf: copied to {args.copy_to / args.out.name} (linked from the intro)")
