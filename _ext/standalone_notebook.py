@@ -11,7 +11,7 @@ downloaded notebook instead
   every later cell), then a code cell that ``%pip install``\\ s seqlib at the
   book's version (from the wheel published with the book: next to the
   notebook if it was downloaded there, else ``$SEQLIB_WHEEL``, else the book's
-  web address) with the book's pinned numpy, matplotlib and ipywidgets;
+  web address) with seqlib's dependencies at the book's pinned versions;
 * has its MyST converted to plain Markdown: ``{glue:text}``/``{glue:md}``
   values inlined (formatted as the page shows them), ``{eq}``, ``{numref}``,
   ``{ref}`` and ``{doc}`` as the text the page shows ("(1.2)", "Fig. 2.1",
@@ -303,10 +303,12 @@ def glue(name, variable, display=True):
 
 
 def install_cell(version: str, wheel: str, wheel_url: str, pins: list[str]) -> dict:
-    src = f'''# Installs seqlib {version}, the book's numpy package, with the versions of
-# numpy, matplotlib and ipywidgets the book was built with.  The wheel is taken
-# from this notebook's folder if you downloaded it there, else from the
-# SEQLIB_WHEEL environment variable (a path or URL), else from the book's site.
+    deps = ", ".join(p.split("==")[0] for p in pins)
+    src = f'''# Installs seqlib {version}, the book's numpy package, with what it needs at
+# the versions the book was built with: {deps}.
+# The wheel is taken from this notebook's folder if you downloaded it there,
+# else from the SEQLIB_WHEEL environment variable (a path or URL), else from
+# the book's site.
 import os, pathlib
 _wheel = pathlib.Path("{wheel}")
 SEQLIB_WHEEL = (str(_wheel.resolve()) if _wheel.is_file()
