@@ -29,6 +29,7 @@ RESULTS: dict[str, str] = {
     "experiments": "sweeps/results/experiments.json",
     "gated": "sweeps/results/gated.json",
     "gated_flow": "sweeps/results/gated_flow.npz",
+    "gated_controls": "sweeps/results/gated_controls.json",
     "seq2seq": "sweeps/results/seq2seq.json",
     "seq2seq_weights": "sweeps/results/seq2seq_weights.npz",
     "bench": "bench/results.json",
