@@ -24,6 +24,7 @@ Every computation the chapters show lives here, one subject per module:
 ``seqlib.gradcheck``      central-difference gradient checks
 ``seqlib.workspace``      scratch arrays reused from one training step to the next
 ``seqlib.committed``      the committed sweep and benchmark results chapters read
+``seqlib.quote``          bounds the prose quotes, rounded to the safe side
 ``seqlib.seq2seq``        an RNN encoder-decoder: teacher forcing, the bridge, scoring
 ``seqlib.decode``         greedy decoding and beam search for the encoder-decoder
 ``seqlib.seq2seq_data``   the numbers-to-words task and its splits
@@ -37,14 +38,14 @@ Every computation the chapters show lives here, one subject per module:
 Arrays are batch-major and use row vectors: ``x_t @ W_xh``.
 """
 
-from . import activations, bptt, clip, data, experiments, gated_train, gradcheck, gradflow, gradflow_gated, gru, init, loss, loss_flags, lstm, masking, optim, readout, committed, rnn, train, workspace
+from . import activations, bptt, clip, data, experiments, gated_train, gradcheck, gradflow, gradflow_gated, gru, init, loss, loss_flags, lstm, masking, optim, readout, committed, quote, rnn, train, workspace
 
 from . import bptt_example, diagrams  # noqa: F401  (sl.diagrams.box, sl.bptt_example.forward: names too generic for the top level)
 from . import decode, seq2seq, seq2seq_data, seq2seq_train
 from . import seq2seq_sweep  # noqa: F401  (not star-exported: its function has the module's name)
 
 _MODULES = (
-    activations, bptt, clip, data, experiments, gated_train, gradcheck, gradflow, gradflow_gated, gru, init, loss, loss_flags, lstm, masking, optim, readout, committed, rnn, train, workspace,
+    activations, bptt, clip, data, experiments, gated_train, gradcheck, gradflow, gradflow_gated, gru, init, loss, loss_flags, lstm, masking, optim, readout, committed, quote, rnn, train, workspace,
     decode, seq2seq, seq2seq_data, seq2seq_train,
 )
 
@@ -66,6 +67,7 @@ from .lstm import *  # noqa: F401,F403
 from .masking import *  # noqa: F401,F403
 from .optim import *  # noqa: F401,F403
 from .readout import *  # noqa: F401,F403
+from .quote import *  # noqa: F401,F403
 
 from .rnn import *  # noqa: F401,F403
 from .train import *  # noqa: F401,F403

@@ -1,0 +1,45 @@
+"""List glued numbers that the prose quotes as bounds but that print on the wrong side.
+
+"differ by at most {glue:text}`err:.0e`" is false when the value is 3.07e-13
+and ``.0e`` prints "3e-13".  This reads every glued value from the build's
+execution cache (``.jupyter_cache``: run ``make book`` first), finds each
+``{glue:text}`` that follows a bound word ("at most", "within", "below", "at
+least", "above", ...) in ``chapters/*.md``, and prints those whose printed
+number is below the value for an upper bound or above it for a lower bound.
+Glue such a value through ``seqlib.round_bound``.  A review aid, not a test:
+the words are matched without grammar, so "never deviates by more than" is
+listed though its number is an upper bound; read each line.
+
+    .venv/bin/python tools/check_bounds.py
+"""
+import re, json, math
+from pathlib import Path
+from jupyter_cache import get_cache
+cache = get_cache(".jupyter_cache")
+vals = {}
+for rec in cache.list_cache_records():
+    nb = cache.get_cache_bundle(rec.pk).nb
+    for c in nb.cells:
+        for o in c.get("outputs", []):
+            for mime, v in o.get("data", {}).items():
+                if mime.startswith("application/papermill.record/text/plain"):
+                    name = o.get("metadata", {}).get("scrapbook", {}).get("name")
+                    if name: vals[name] = v
+print(f"{len(vals)} glued values read from .jupyter_cache")
+pat = re.compile(r"(at least|at most|no more than|no less than|under|below|above|over|more than|less than|within|up to|exceeds?)\s+(?:\$[^$]*\$\s*)?\{glue:text\}`([^`:]+)(?::([^`]+))?`", re.I)
+for f in sorted(Path("chapters").glob("*.md")):
+    s = f.read_text()
+    for m in pat.finditer(s):
+        word, name, fmt = m.group(1).lower(), m.group(2), m.group(3) or ""
+        if name not in vals: continue
+        try: x = float(eval(vals[name]))
+        except Exception: continue
+        try: shown = float(format(x, fmt).replace(",", "").rstrip("%")) if fmt else x
+        except Exception: continue
+        if fmt.endswith("%"): shown = shown/100
+        lower = word in ("at least","no less than","above","over","more than","exceeds","exceed")
+        upper = word in ("at most","no more than","under","below","less than","within","up to")
+        bad = (lower and shown > x) or (upper and shown < x)
+        if bad:
+            line = s[:m.start()].count("\n")+1
+            print(f"{f.name}:{line}: '{word}' {name}={x!r} shown {shown!r} ({fmt})")
