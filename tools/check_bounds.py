@@ -5,7 +5,10 @@ and ``.0e`` prints "3e-13".  This reads every glued value from the build's
 execution cache (``.jupyter_cache``: run ``make book`` first), finds each
 ``{glue:text}`` that follows a bound word ("at most", "within", "below", "at
 least", "above", ...) in ``chapters/*.md``, and prints those whose printed
-number is below the value for an upper bound or above it for a lower bound.
+number is below the value for an upper bound or above it for a lower bound;
+and each range of two glues ("{glue:text}`lo` to {glue:text}`hi`", "lo–hi",
+"between lo and hi") whose printed ends lie inside the values, so that the
+range as printed does not hold them.
 Glue such a value through ``seqlib.round_bound``.  A review aid, not a test:
 the words are matched without grammar, so "never deviates by more than" is
 listed though its number is an upper bound; read each line.
@@ -43,3 +46,31 @@ for f in sorted(Path("chapters").glob("*.md")):
         if bad:
             line = s[:m.start()].count("\n")+1
             print(f"{f.name}:{line}: '{word}' {name}={x!r} shown {shown!r} ({fmt})")
+
+rng = re.compile(r"(between\s+)?\{glue:text\}`([^`:]+)(?::([^`]+))?`(\s*(?:to|–|and)\s*)\{glue:text\}`([^`:]+)(?::([^`]+))?`")
+
+
+def _shown(name, fmt):
+    x = float(eval(vals[name]))
+    s = format(x, fmt) if fmt else repr(x)
+    y = float(s.replace(",", "").replace("\u2212", "-").rstrip("%")) / (100 if fmt.endswith("%") else 1)
+    return x, y
+
+
+for f in sorted(Path("chapters").glob("*.md")):
+    s = f.read_text()
+    for m in rng.finditer(s):
+        between, a, fa, sep, b, fb = m.groups()
+        if "and" in sep and not between:
+            continue
+        if a not in vals or b not in vals:
+            continue
+        try:
+            (xa, ya), (xb, yb) = _shown(a, fa or ""), _shown(b, fb or "")
+        except Exception:
+            continue
+        if xa > xb:
+            continue  # not an ascending range
+        if ya > xa or yb < xb:
+            line = s[:m.start()].count("\n") + 1
+            print(f"{f.name}:{line}: range {a}={xa!r} shown {ya!r}, {b}={xb!r} shown {yb!r}")
