@@ -7,8 +7,8 @@ execution cache (``.jupyter_cache``: run ``make book`` first), finds each
 least", "above", ...) in ``chapters/*.md``, and prints those whose printed
 number is below the value for an upper bound or above it for a lower bound;
 and each range of two glues ("{glue:text}`lo` to {glue:text}`hi`", "lo–hi",
-"between lo and hi") whose printed ends lie inside the values, so that the
-range as printed does not hold them.
+"between lo and hi"; not one said to be "about") whose printed ends lie
+inside the values, so that the range as printed does not hold them.
 Glue such a value through ``seqlib.round_bound``.  A review aid, not a test:
 the words are matched without grammar, so "never deviates by more than" is
 listed though its number is an upper bound; read each line.
@@ -47,7 +47,7 @@ for f in sorted(Path("chapters").glob("*.md")):
             line = s[:m.start()].count("\n")+1
             print(f"{f.name}:{line}: '{word}' {name}={x!r} shown {shown!r} ({fmt})")
 
-rng = re.compile(r"(between\s+)?\{glue:text\}`([^`:]+)(?::([^`]+))?`(\s*(?:to|–|and)\s*)\{glue:text\}`([^`:]+)(?::([^`]+))?`")
+rng = re.compile(r"(about\s+|between\s+)?\{glue:text\}`([^`:]+)(?::([^`]+))?`(\s*(?:to|–|and)\s*)\{glue:text\}`([^`:]+)(?::([^`]+))?`")
 
 
 def _shown(name, fmt):
@@ -61,7 +61,9 @@ for f in sorted(Path("chapters").glob("*.md")):
     s = f.read_text()
     for m in rng.finditer(s):
         between, a, fa, sep, b, fb = m.groups()
-        if "and" in sep and not between:
+        if (between or "").startswith("about"):
+            continue  # an approximate range, said so
+        if "and" in sep and not (between or "").startswith("between"):
             continue
         if a not in vals or b not in vals:
             continue
