@@ -8,7 +8,9 @@ least", "above", ...) in ``chapters/*.md``, and prints those whose printed
 number is below the value for an upper bound or above it for a lower bound;
 and each range of two glues ("{glue:text}`lo` to {glue:text}`hi`", "lo–hi",
 "between lo and hi"; not one said to be "about") whose printed ends lie
-inside the values, so that the range as printed does not hold them.
+inside the values, so that the range as printed does not hold them; and each
+glue in a table column headed "lowest"/"min" ("highest"/"max") printed above
+(below) its value.
 Glue such a value through ``seqlib.round_bound``.  A review aid, not a test:
 the words are matched without grammar, so "never deviates by more than" is
 listed though its number is an upper bound; read each line.
@@ -76,3 +78,42 @@ for f in sorted(Path("chapters").glob("*.md")):
         if ya > xa or yb < xb:
             line = s[:m.start()].count("\n") + 1
             print(f"{f.name}:{line}: range {a}={xa!r} shown {ya!r}, {b}={xb!r} shown {yb!r}")
+
+# Tables: a column headed "lowest"/"min" ("highest"/"max") holds lower
+# (upper) bounds, so each glued number in it must print on that side.
+_LO = re.compile(r"\b(lowest|min|minimum|smallest)\b", re.I)
+_HI = re.compile(r"\b(highest|max|maximum|largest)\b", re.I)
+_GLUE = re.compile(r"\{glue:text\}`([^`:]+)(?::([^`]+))?`")
+
+
+def _cells(row):
+    return [c.strip() for c in row.strip().strip("|").split("|")]
+
+
+for f in sorted(Path("chapters").glob("*.md")):
+    lines = f.read_text().splitlines()
+    for i in range(len(lines) - 1):
+        if not (lines[i].lstrip().startswith("|")
+                and re.match(r"^\s*\|[\s:|-]+\|\s*$", lines[i + 1])):
+            continue
+        head = _cells(lines[i])
+        sides = {k: ("lower" if _LO.search(h) else "upper" if _HI.search(h)
+                     else None) for k, h in enumerate(head)}
+        if not any(sides.values()):
+            continue
+        j = i + 2
+        while j < len(lines) and lines[j].lstrip().startswith("|"):
+            for k, cell in enumerate(_cells(lines[j])):
+                side = sides.get(k)
+                for m in _GLUE.finditer(cell) if side else ():
+                    name, fmt = m.group(1), m.group(2) or ""
+                    if name not in vals:
+                        continue
+                    try:
+                        x, y = _shown(name, fmt)
+                    except Exception:
+                        continue
+                    if (side == "lower" and y > x) or (side == "upper" and y < x):
+                        print(f"{f.name}:{j + 1}: table column '{head[k]}' "
+                              f"{name}={x!r} shown {y!r} ({fmt})")
+            j += 1
