@@ -188,6 +188,9 @@ class PageAudit:
         )
 
 
+LOAD_TIMEOUT_MS = 120_000
+
+
 @contextlib.contextmanager
 def open_page(browser, origin: str, rel: str, *, settle: bool = True,
               viewport: dict[str, int] | None = None) -> Iterator[tuple[object, PageAudit]]:
@@ -199,6 +202,11 @@ def open_page(browser, origin: str, rel: str, *, settle: bool = True,
     ``viewport`` (e.g. ``{"width": 390, "height": 900}``) sets the window size.
     """
     context = browser.new_context(**({"viewport": viewport} if viewport else {}))
+    # A long page typesets its equations and fetches MathJax's font chunks as it
+    # goes: on a loaded 2-core machine that took more than Playwright's default
+    # 30 s before the network was idle (CI, 390 px).  Slowness is not what these
+    # tests measure (bench/ does), so a page gets LOAD_TIMEOUT_MS.
+    context.set_default_timeout(LOAD_TIMEOUT_MS)
     page = context.new_page()
     audit = PageAudit(url=f"{origin}/{rel}", origin=origin)
     audit.attach(context, page)
@@ -279,7 +287,7 @@ def visit(browser, origin: str, rel: str, width: int) -> Visit:
 # --------------------------------------------------------------------------- MathJax
 
 
-def wait_for_mathjax(page, timeout_ms: float = 30_000) -> bool:
+def wait_for_mathjax(page, timeout_ms: float = LOAD_TIMEOUT_MS) -> bool:
     """Wait for ``MathJax.startup.promise`` (initial typesetting); False if no MathJax (4.x, with the v3 API)."""
     has = page.evaluate("() => !!(window.MathJax && MathJax.startup && MathJax.startup.promise)")
     if not has:
@@ -332,7 +340,7 @@ def typeset_report(page) -> Typeset:
 WIDGET_VIEW = 'script[type="application/vnd.jupyter.widget-view+json"]'
 
 
-def wait_for_widgets(page, timeout_ms: float = 30_000) -> int:
+def wait_for_widgets(page, timeout_ms: float = LOAD_TIMEOUT_MS) -> int:
     """Wait until every embedded widget view is rendered; returns how many there are.
 
     The html-manager renders each view into a ``div.widget-subarea`` that it
