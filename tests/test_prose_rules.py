@@ -183,3 +183,63 @@ def test_prose_about_controls_is_screen_only(path: Path) -> None:
         if cell.cell_type == "markdown":
             found += [f"cell {i}: «{line}»" for line in control_prose(cell.source)]
     assert not found, f"{path.name}: prose about controls outside seq-screen-only:\n" + "\n".join(found)
+
+
+# The student edition (tests/student) leaves the solutions out; a solution that
+# repeats a run of its book's prose would leak that run into the edition, and
+# tests/student finds it only at the end of `make test`.  The same probes,
+# checked here against the chapter sources with the solution bodies cut out.
+def _student_probes():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "student_edition", REPO / "tests" / "student" / "test_student_edition.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.blocks, mod.probes
+
+
+CODE_CELL = re.compile(r"^```\{code-cell\}.*?^```\s*$", re.M | re.S)
+WORD_RUN = re.compile(r"(?:[A-Za-z][A-Za-z'-]*[,;]? ){6,}[A-Za-z][A-Za-z'-]*")
+
+
+def _without_solutions(text: str, blocks) -> str:
+    """A chapter's prose: the solution bodies and the code cells cut out (a hidden
+    cell's code is not in either edition; a shown one is checked by tests/student)."""
+    for kind, _, body in blocks(text):
+        if kind == "solution" and body.strip():
+            text = text.replace(body, " ")
+    return re.sub(r"\s+", " ", CODE_CELL.sub(" ", text))
+
+
+def test_no_solution_repeats_prose_of_the_book() -> None:
+    """No 7-word run (or 30-character code line) of a solution is in any chapter's text outside
+    the solutions, so the student edition cannot show it (tests/student checks the built edition)."""
+    blocks, probes = _student_probes()
+    texts = {p: p.read_text(encoding="utf-8") for p in PAGES}
+    rest = " ".join(_without_solutions(t, blocks) for t in texts.values())
+    n_probes, found = 0, []
+    for path, text in texts.items():
+        for kind, label, body in blocks(text):
+            if kind != "solution":
+                continue
+            for probe in probes(body):
+                if not WORD_RUN.fullmatch(probe):
+                    continue  # a code line
+                n_probes += 1
+                p = re.sub(r"\s+", " ", probe)
+                if p in rest:
+                    found.append(f"{path.name} {label}: {p[:70]!r}")
+    assert n_probes >= 100, f"only {n_probes} probes: the solution finder is broken"
+    assert not found, "solution text repeated outside the solutions:\n  " + "\n  ".join(found)
+
+
+def test_solution_repeat_finder_finds_a_planted_repeat() -> None:
+    blocks, probes = _student_probes()
+    page = ("Here the loss falls as the learning rate grows past its best value.\n\n"
+            "```{solution} ex-x\n:label: sol-x\n"
+            "Yes: the loss falls as the learning rate grows past its best value.\n```\n")
+    rest = _without_solutions(page, blocks)
+    (body,) = [b for k, _, b in blocks(page) if k == "solution"]
+    assert any(re.sub(r"\s+", " ", p) in rest for p in probes(body))
+    assert "Yes:" not in rest
