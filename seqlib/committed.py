@@ -32,6 +32,7 @@ RESULTS: dict[str, str] = {
     "gated_controls": "sweeps/results/gated_controls.json",
     "seq2seq": "sweeps/results/seq2seq.json",
     "seq2seq_weights": "sweeps/results/seq2seq_weights.npz",
+    "seq2seq_controls": "sweeps/results/seq2seq_controls.json",
     "bench": "bench/results.json",
     "bench_gated": "bench/results-gated.json",
     "bench_widgets": "bench/results-widgets.json",
