@@ -27,6 +27,7 @@ __all__ = ["RESULTS", "results", "results_path"]
 #: name -> the file's path in the repository.
 RESULTS: dict[str, str] = {
     "experiments": "sweeps/results/experiments.json",
+    "experiments_controls": "sweeps/results/experiments_controls.json",
     "gated": "sweeps/results/gated.json",
     "gated_flow": "sweeps/results/gated_flow.npz",
     "gated_controls": "sweeps/results/gated_controls.json",
