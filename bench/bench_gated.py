@@ -14,8 +14,9 @@ backward pass of the layer alone (the gradient ``dh`` on every h_t given):
   that has torch.  Torch is never a dependency of the book.
 
 For the LSTM, "blas" times the matrix products of seqlib's forward and
-backward alone (same calls and layouts, no gate arithmetic): the floor that
-numpy's BLAS sets for seqlib.
+backward alone (same calls and layouts, no gate arithmetic): a reference
+for this call sequence with numpy's BLAS, not a lower bound on an LSTM step
+(another way of calling BLAS, or another BLAS, may be faster).
 
 Before timing, the plain form and seqlib are checked to agree.  Timings are
 the best of at least ``--repeats`` runs after a warm-up; with ``--rounds N``
@@ -23,12 +24,14 @@ every row (and the torch worker) is timed N times, interleaved, and the JSON
 keeps the best over rounds (and the median of the rounds' medians).  Like ``bench/results.json``, the committed run lets OpenBLAS
 pick its own kernel (``OPENBLAS_CORETYPE`` unset).  PyTorch gets as many threads as ``OPENBLAS_NUM_THREADS``
 allows numpy (all cores if unset).  The machine may be shared: the numbers
-are noisy (run with ``OPENBLAS_NUM_THREADS=1`` on a busy machine: BLAS
-threads that wait for a core make single runs ten times slower), and the
-script asserts nothing about time.  ``--save FILE`` writes JSON
-(``bench/results-gated.json`` is such a run).
+are noisy (on a busy machine consider ``OPENBLAS_NUM_THREADS=1``: BLAS
+threads that wait for a core can make single runs ten times slower), and
+the script asserts nothing about time.  ``--save FILE`` writes JSON
+(``bench/results-gated.json`` is such a run, made with
+``OPENBLAS_NUM_THREADS`` unset: 2 OpenBLAS threads and 2 torch threads on
+the 2-core machine, as the file records):
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 \
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
         .venv/bin/python bench/bench_gated.py --torch /tmp/torchenv/bin/python --rounds 5 \
         --save bench/results-gated.json
 """
@@ -152,7 +155,8 @@ def lstm_matmuls_only(x, p, dh):
     :func:`seqlib.lstm_backward` (input projection with the bias row, T
     recurrent products forward and T back, then dW_x with db, dx, dW_h), on
     arrays of the right shapes but without the gate arithmetic: the time
-    numpy's BLAS alone needs, a floor for seqlib's time.
+    numpy's BLAS needs for these calls, a reference for seqlib's time (not a
+    lower bound on an LSTM step: other calls or another BLAS may be faster).
     """
     B, T, D = x.shape
     H = p["W_h"].shape[0]

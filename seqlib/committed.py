@@ -38,6 +38,8 @@ RESULTS: dict[str, str] = {
     "bench_gated": "bench/results-gated.json",
     "bench_widgets": "bench/results-widgets.json",
     "bench_openblas_env": "bench/results-openblas-env.json",
+    "bench_torch_paths": "bench/results-torch-paths.json",
+    "bench_step_parts": "bench/results-step-parts.json",
 }
 
 _PACKAGE = Path(__file__).resolve().parent
