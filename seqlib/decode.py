@@ -5,7 +5,7 @@ output, one token at a time (free running), and stops at EOS or a length
 limit.  Each step is one step of the same cell and readout as training
 (:func:`seqlib.seq2seq.decoder_inputs`, the cell's forward on a sequence of
 length 1, :func:`seqlib.readout.linear_forward`) followed by a stable
-:func:`seqlib.loss.log_softmax`.  A hypothesis' score is the sum of the
+:func:`seqlib.softmax_ce.log_softmax`.  A hypothesis' score is the sum of the
 log-probabilities of its tokens, log p̂(y | x) by the chain rule
 (eq. ``seq_prob_chain``); :func:`seqlib.seq2seq.sequence_log_prob`
 computes the same number by teacher forcing.

@@ -19,7 +19,7 @@ is the weighted sequence cross-entropy (eqs. ``ce_loss_seq``,
 implementation: the recurrences are the cell's own forward and backward
 passes (:func:`seqlib.rnn.rnn_forward` / :func:`seqlib.rnn.rnn_backward`
 for the vanilla RNN, :mod:`seqlib.lstm`, :mod:`seqlib.gru`), the readout is :mod:`seqlib.readout`, the
-loss :func:`seqlib.loss.sequence_loss_and_grad`, the masks
+loss :func:`seqlib.seq_loss.sequence_loss_and_grad`, the masks
 :mod:`seqlib.masking`.  Only the embeddings (a row lookup, whose gradient
 is a scatter-add) and the bridge (a gather at each source's last real step)
 are new.
@@ -367,7 +367,7 @@ def _flags(normalise: str) -> dict[str, bool]:
 
 def seq2seq_loss(params: Mapping[str, Array], batch: Seq2SeqBatch, config: Seq2SeqConfig,
                  normalise: str = "token") -> float:
-    """The teacher-forced loss: :func:`seqlib.loss.sequence_loss` on the padded targets.
+    """The teacher-forced loss: :func:`seqlib.seq_loss.sequence_loss` on the padded targets.
 
     ``normalise="token"``: summed token losses / number of real target tokens;
     ``"sequence"``: summed token losses / number of sequences B.

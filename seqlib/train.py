@@ -6,7 +6,7 @@ The model is the book's: the Elman recurrence (eqs. ``rnn_preact``,
 and the initial state ``h0 = 0``.  Two losses:
 
 * ``loss="ce"``: the weighted sequence cross-entropy
-  (:func:`seqlib.loss.sequence_loss`, eq. ``seq_loss_weighted``), for
+  (:func:`seqlib.seq_loss.sequence_loss`, eq. ``seq_loss_weighted``), for
   next-token prediction with targets ``(B, T)`` and weights ``(B, T)``;
 * ``loss="mse"``: a regression read out at the **last step only**,
   ``L = mean_b mean_v (o_{T,bv} - y_{bv})^2`` with targets ``y`` of shape
