@@ -38,6 +38,9 @@ Array = np.ndarray
 #: The two places of the reset gate.
 RESETS = ("after", "before")
 
+#: The cell's parameters and their shapes, the one that defines H first (for model functions' checks).
+_PARAM_SHAPES = {"W_h": ("H", "3H"), "W_x": ("D", "3H"), "b_x": ("3H",), "b_h": ("3H",)}
+
 
 def _check_reset(reset: object) -> str:
     if not isinstance(reset, str) or reset not in RESETS:

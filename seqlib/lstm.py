@@ -118,6 +118,9 @@ class LSTMCache:
 
 _GATES = ("i", "f", "g", "o")
 
+#: The cell's parameters and their shapes, the one that defines H first (for model functions' checks).
+_PARAM_SHAPES = {"W_h": ("H", "4H"), "W_x": ("D", "4H"), "b": ("4H",)}
+
 
 def _check_weights(x, W_x, W_h, b, n_gates: int, names: tuple[str, str, str]) -> dict[str, int]:
     """Check x (B, T, D), W_x (D, nH), W_h (H, nH), b (nH,); return the sizes."""

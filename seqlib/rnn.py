@@ -41,6 +41,9 @@ __all__ = ["RNNCache", "rnn_forward", "rnn_backward"]
 Array = np.ndarray
 Window = tuple[int, int, int]  # (start, seed_start, end): 0-based, half-open time indices
 
+#: The cell's parameters and their shapes, the one that defines H first (for model functions' checks).
+_PARAM_SHAPES = {"W_hh": ("H", "H"), "W_xh": ("D", "H"), "b_h": ("H",)}
+
 
 @dataclass(frozen=True)
 class RNNCache:
