@@ -24,7 +24,7 @@ import numpy as np
 __all__ = [
     "all_finite", "as_float_array", "as_int_array", "check_index_range", "check_shape", "check_choice",
     "check_positive_int", "check_real", "check_array", "check_bool", "check_finite",
-    "check_param_dict",
+    "check_param_dict", "check_param_layout", "param_layout",
 ]
 
 
@@ -157,7 +157,7 @@ def check_shape(arr: np.ndarray, name: str, expected: Sequence[str | int], dims:
             dims[sym] = int(got)
             want.append(int(got))
     if tuple(want) != tuple(arr.shape):
-        bound = ", ".join(f"{s}={dims[s]}" for s in expected if isinstance(s, str))
+        bound = ", ".join(f"{s}={dims[s]}" for s in dict.fromkeys(expected) if isinstance(s, str))
         raise ValueError(f"{name} must have shape {spec} with {bound} (so {tuple(want)}), got {arr.shape}")
 
 
@@ -227,6 +227,26 @@ def check_param_dict(
         check_finite(arr, nk)
         out[k] = arr
     return out
+
+
+def param_layout(params: Mapping[str, np.ndarray], keys: Sequence[str]) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """``{key: (shape, dtype)}`` of the arrays a training loop will update, for :func:`check_param_layout`."""
+    return {k: (params[k].shape, params[k].dtype) for k in keys}
+
+
+def check_param_layout(params: Any, layout: Mapping[str, tuple[tuple[int, ...], np.dtype]], when: str,
+                       name: str = "params") -> None:
+    """That the caller's optimizer (or callback) left every parameter an ndarray of its shape and dtype.
+
+    A training loop checks ``params`` in full once, before its first step;
+    after each update this cheap check (no pass over the data) is all that
+    stands between a replaced array and the unchecked cores of the next step.
+    """
+    for k, (shape, dtype) in layout.items():
+        v = params.get(k) if isinstance(params, Mapping) else None
+        if not isinstance(v, np.ndarray) or v.shape != shape or v.dtype != dtype:
+            raise ValueError(f"{name}[{k!r}] must stay an ndarray of shape {shape} and dtype {dtype} during "
+                             f"training, got {_describe(v)} {when}")
 
 
 def check_bool(value: Any, name: str) -> bool:

@@ -30,7 +30,7 @@ import numpy as np
 
 from ._validate import (
     _describe, all_finite, as_int_array, check_array, check_bool, check_choice, check_index_range,
-    check_param_dict, check_positive_int, check_real,
+    check_param_dict, check_param_layout, check_positive_int, check_real, param_layout,
 )
 from .activations import Activation, get_activation
 from .bptt import _rnn_backward_tbptt_core
@@ -163,15 +163,6 @@ def _check_truncate(truncate: Any) -> tuple[str, Any]:
     if isinstance(truncate, (int, np.integer)) and not isinstance(truncate, bool):
         return "chunked", check_positive_int(truncate, "truncate")
     raise TypeError(f"truncate must be None, a positive int k or a pair (k1, k2), got {type(truncate).__name__} {truncate!r}")
-
-
-def _check_layout(params: Any, layout: Mapping[str, tuple[int, ...]], step: int) -> None:
-    """That ``optimizer.step`` and ``callback`` left every parameter a float ndarray of its shape."""
-    for name, shape in layout.items():
-        v = params.get(name) if isinstance(params, Mapping) else None
-        if not isinstance(v, np.ndarray) or v.dtype not in (np.float32, np.float64) or v.shape != shape:
-            raise ValueError(f"params[{name!r}] must stay a float ndarray of shape {shape} during training, "
-                             f"got {_describe(v)} after step {step} (optimizer.step or callback changed it)")
 
 
 def _check_clip(clip_norm: Any, clip_value: Any) -> None:
@@ -407,7 +398,7 @@ def train_rnn(
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be a callable (step, params, loss) or None, got {_describe(callback)}")
     rng = _as_rng(rng)
-    layout = {name: params[name].shape for name in RNN_PARAM_NAMES}
+    layout = param_layout(params, RNN_PARAM_NAMES)
     batch_names = ("batches(rng)[0] (x)", "batches(rng)[1] (targets)", "batches(rng)[2] (weights)")
 
     loss_h = np.full(steps, np.nan)
@@ -454,13 +445,13 @@ def train_rnn(
                 clip_h[step] = any(bool(np.any(np.abs(g) > clip_value)) for g in grads.values())
                 grads = _clip_by_value_core(grads, float(clip_value))
             optimizer.step(params, grads)
-            _check_layout(params, layout, step)
+            check_param_layout(params, layout, f"after step {step} (optimizer.step changed it)")
             if not all(all_finite(params[name]) for name in RNN_PARAM_NAMES):
                 diverged = step
                 break
             if callback is not None:
                 callback(step, params, value)
-                _check_layout(params, layout, step)
+                check_param_layout(params, layout, f"after step {step} (callback changed it)")
     if diverged is None:
         if ev is not None and (not ev_step or ev_step[-1] != steps):
             score(steps)
