@@ -45,12 +45,21 @@ def _asarray(x: Any, name: str, what: str) -> np.ndarray:
         ) from None
 
 
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def as_float_array(x: Any, name: str, *, ndim: int | None = None, allow_nonfinite: bool = False) -> np.ndarray:
     """Return ``x`` as a floating array, or raise a clear error.
 
     Float32 and float64 inputs keep their dtype; bool and integer inputs are
     converted to float64.  NaN and inf are rejected unless ``allow_nonfinite``.
     """
+    if type(x) is np.ndarray and x.dtype in _FLOATS:  # the common case: nothing to convert
+        if ndim is not None and x.ndim != ndim:
+            raise ValueError(f"{name} must be a {ndim}-D array, got {x.ndim}-D with shape {x.shape}")
+        if not allow_nonfinite:
+            check_finite(x, name)
+        return x
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name} must be a numeric array, got {_describe(x)}")
     arr = _asarray(x, name, "a numeric array")
@@ -99,6 +108,10 @@ def all_finite(arr: np.ndarray) -> bool:
 
 def as_int_array(x: Any, name: str, *, ndim: int | None = None) -> np.ndarray:
     """Return ``x`` as an integer array; floats are accepted only if integral."""
+    if type(x) is np.ndarray and x.dtype.kind in "iu":  # the common case: nothing to convert
+        if ndim is not None and x.ndim != ndim:
+            raise ValueError(f"{name} must be a {ndim}-D array, got {x.ndim}-D with shape {x.shape}")
+        return x
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name} must be an integer array, got {_describe(x)}")
     arr = _asarray(x, name, "an integer array")
@@ -140,15 +153,15 @@ def check_shape(arr: np.ndarray, name: str, expected: Sequence[str | int], dims:
     ``H`` is bound, so ``("H", "4H")`` checks an LSTM's ``W_h`` in full.
     """
     for sym in expected:
-        if isinstance(sym, str) and sym not in dims:
+        if isinstance(sym, str) and sym[0].isdigit() and sym not in dims:
             m = _MULTIPLE.fullmatch(sym)
             if m and m.group(2) in dims:
                 dims[sym] = int(m.group(1)) * dims[m.group(2)]
-    spec = "(" + ", ".join(str(e) for e in expected) + ("," if len(expected) == 1 else "") + ")"
-    if arr.ndim != len(expected):
-        raise ValueError(f"{name} must have shape {spec}, got {arr.ndim}-D shape {arr.shape}")
+    shape = arr.shape
+    if len(shape) != len(expected):
+        raise ValueError(f"{name} must have shape {_spec(expected)}, got {arr.ndim}-D shape {shape}")
     want = []
-    for sym, got in zip(expected, arr.shape):
+    for sym, got in zip(expected, shape):
         if isinstance(sym, int):
             want.append(sym)
         elif sym in dims:
@@ -156,9 +169,14 @@ def check_shape(arr: np.ndarray, name: str, expected: Sequence[str | int], dims:
         else:
             dims[sym] = int(got)
             want.append(int(got))
-    if tuple(want) != tuple(arr.shape):
+    if tuple(want) != shape:
         bound = ", ".join(f"{s}={dims[s]}" for s in dict.fromkeys(expected) if isinstance(s, str))
-        raise ValueError(f"{name} must have shape {spec} with {bound} (so {tuple(want)}), got {arr.shape}")
+        raise ValueError(f"{name} must have shape {_spec(expected)} with {bound} (so {tuple(want)}), got {shape}")
+
+
+def _spec(expected: Sequence[str | int]) -> str:
+    """``("B", "T")`` as ``(B, T)``, ``("H",)`` as ``(H,)``."""
+    return "(" + ", ".join(str(e) for e in expected) + ("," if len(expected) == 1 else "") + ")"
 
 
 def check_array(
