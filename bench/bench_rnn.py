@@ -199,15 +199,10 @@ def seqlib_rnn_fwd_bwd(x, h0, W_xh, W_hh, b_h, dh, workspace=None):
 
 
 def seqlib_model_fwd_bwd(x, targets, weights, p, workspace=None):
-    """One training step's fwd+bwd as :func:`seqlib.loss_and_grads` (and so ``train_rnn``) runs it:
-    one softmax for the loss and its gradient, the large arrays in a reused workspace."""
-    h, rcache = seqlib.rnn_forward(x, None, p["W_xh"], p["W_hh"], p["b_h"], workspace=workspace)
-    logits, lcache = seqlib.linear_forward(h, p["W_hy"], p["b_y"], workspace=workspace)
-    loss, dlogits = seqlib.sequence_loss_and_grad(logits, targets, weights, workspace=workspace)
-    gl = seqlib.linear_backward(dlogits, lcache, workspace=workspace)
-    gr = seqlib.rnn_backward(gl["h"], rcache, input_grad=False,  # x is data: no dx matmul
-                             workspace=workspace, overwrite_dh=True)  # gl["h"] is scratch
-    return loss, {"W_xh": gr["W_xh"], "W_hh": gr["W_hh"], "b_h": gr["b_h"], "W_hy": gl["W"], "b_y": gl["b"]}
+    """One training step's fwd+bwd, :func:`seqlib.loss_and_grads` as ``train_rnn`` calls it: the
+    arguments checked once at its edge, then the layers' unchecked cores, one softmax for the loss and
+    its gradient, the large arrays in a reused workspace, no dx matmul (x is data)."""
+    return seqlib.loss_and_grads(p, x, targets, weights, workspace=workspace)
 
 
 def seqlib_model_fwd_bwd_separate(x, targets, weights, p):

@@ -12,7 +12,9 @@ Every computation the chapters show lives here, one subject per module:
 ``seqlib.gradflow_gated`` the same for the LSTM and the GRU; LSTM state Jacobians
 ``seqlib.gated_train``    training RNN / LSTM / GRU on a last-step regression
 ``seqlib.readout``        the linear readout o_t = h_t W_hy + b_y
-``seqlib.loss``           softmax, cross-entropy and the sequence loss
+``seqlib.softmax_ce``     softmax, log-softmax and the cross-entropy of one symbol (chapter 1)
+``seqlib.seq_loss``       the weighted sequence loss and its normalisations (chapter 3)
+``seqlib.loss``           both of the above under one import path
 ``seqlib.loss_flags``     the sequence loss's flag settings side by side
 ``seqlib.masking``        masks, padding and one-hot encoding
 ``seqlib.init``           initializers, spectral scaling of W_hh
@@ -38,14 +40,14 @@ Every computation the chapters show lives here, one subject per module:
 Arrays are batch-major and use row vectors: ``x_t @ W_xh``.
 """
 
-from . import activations, bptt, clip, data, experiments, gated_train, gradcheck, gradflow, gradflow_gated, gru, init, loss, loss_flags, lstm, masking, optim, readout, committed, quote, rnn, train, workspace
+from . import activations, bptt, clip, data, experiments, gated_train, gradcheck, gradflow, gradflow_gated, gru, init, loss, loss_flags, lstm, masking, optim, readout, committed, quote, rnn, seq_loss, softmax_ce, train, workspace
 
 from . import bptt_example, diagrams  # noqa: F401  (sl.diagrams.box, sl.bptt_example.forward: names too generic for the top level)
 from . import decode, seq2seq, seq2seq_data, seq2seq_train
 from . import seq2seq_sweep  # noqa: F401  (not star-exported: its function has the module's name)
 
 _MODULES = (
-    activations, bptt, clip, data, experiments, gated_train, gradcheck, gradflow, gradflow_gated, gru, init, loss, loss_flags, lstm, masking, optim, readout, committed, quote, rnn, train, workspace,
+    activations, bptt, clip, data, experiments, gated_train, gradcheck, gradflow, gradflow_gated, gru, init, loss, loss_flags, lstm, masking, optim, readout, committed, quote, rnn, seq_loss, softmax_ce, train, workspace,
     decode, seq2seq, seq2seq_data, seq2seq_train,
 )
 
@@ -61,7 +63,8 @@ from .gradflow import *  # noqa: F401,F403
 from .gradflow_gated import *  # noqa: F401,F403
 from .gru import *  # noqa: F401,F403
 from .init import *  # noqa: F401,F403
-from .loss import *  # noqa: F401,F403
+from .softmax_ce import *  # noqa: F401,F403
+from .seq_loss import *  # noqa: F401,F403
 from .loss_flags import *  # noqa: F401,F403
 from .lstm import *  # noqa: F401,F403
 from .masking import *  # noqa: F401,F403

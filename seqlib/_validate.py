@@ -2,17 +2,29 @@
 
 Errors follow one pattern: they name the argument, say what it got and what
 was expected, e.g. ``W_hh must have shape (H, H) = (4, 4), got (4, 3)``.
+
+Checking happens once, where a caller enters, in the caller's words: a model
+function names ``params['dec_W_hh']`` or ``sources[3]``, not the argument of
+some layer inside it.  The layers it then calls run as private cores
+(``_rnn_forward_core`` and the like) that trust their inputs and check
+nothing; the public layer functions (``rnn_forward``, ...) are those cores
+behind their own checks, for a reader who calls them directly.
+:func:`check_param_dict` checks a model's whole parameter dict: every array
+in full (dtype, shape, finiteness), the rows a batch does not touch too.
 """
 
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+import re
+
 import numpy as np
 
 __all__ = [
     "all_finite", "as_float_array", "as_int_array", "check_index_range", "check_shape", "check_choice",
-    "check_positive_int", "check_real",
+    "check_positive_int", "check_real", "check_array", "check_bool", "check_finite",
+    "check_param_dict", "check_param_layout", "param_layout",
 ]
 
 
@@ -22,15 +34,35 @@ def _describe(x: Any) -> str:
     return f"{type(x).__name__} {x!r}"[:120]
 
 
+def _asarray(x: Any, name: str, what: str) -> np.ndarray:
+    """``np.asarray(x)``, with numpy's error for a ragged nested sequence said in the caller's words."""
+    try:
+        return np.asarray(x)
+    except ValueError:  # "setting an array element with a sequence ... inhomogeneous shape"
+        raise ValueError(
+            f"{name} must be {what}, got a ragged nested sequence (its items differ in length or depth): "
+            f"{_describe(x)}"
+        ) from None
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def as_float_array(x: Any, name: str, *, ndim: int | None = None, allow_nonfinite: bool = False) -> np.ndarray:
     """Return ``x`` as a floating array, or raise a clear error.
 
     Float32 and float64 inputs keep their dtype; bool and integer inputs are
     converted to float64.  NaN and inf are rejected unless ``allow_nonfinite``.
     """
+    if type(x) is np.ndarray and x.dtype in _FLOATS:  # the common case: nothing to convert
+        if ndim is not None and x.ndim != ndim:
+            raise ValueError(f"{name} must be a {ndim}-D array, got {x.ndim}-D with shape {x.shape}")
+        if not allow_nonfinite:
+            check_finite(x, name)
+        return x
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name} must be a numeric array, got {_describe(x)}")
-    arr = np.asarray(x)
+    arr = _asarray(x, name, "a numeric array")
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
         raise TypeError(f"{name} must be a numeric array, got {_describe(x)}")
     if np.issubdtype(arr.dtype, np.complexfloating):
@@ -39,10 +71,18 @@ def as_float_array(x: Any, name: str, *, ndim: int | None = None, allow_nonfinit
         arr = arr.astype(np.float64)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}-D array, got {arr.ndim}-D with shape {arr.shape}")
-    if not allow_nonfinite and not all_finite(arr):
-        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-        raise ValueError(f"{name} must be finite, got {bad} NaN or inf value(s) in shape {arr.shape}")
+    if not allow_nonfinite:
+        check_finite(arr, name)
     return arr
+
+
+def check_finite(arr: np.ndarray, name: str) -> None:
+    """Raise a ValueError naming ``name`` unless the float array ``arr`` holds no NaN and no inf."""
+    if not all_finite(arr):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        first = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0]) if arr.ndim else ()
+        where = f", the first at index {first}" if arr.ndim else ""
+        raise ValueError(f"{name} must be finite, got {bad} NaN or inf value(s) in shape {arr.shape}{where}")
 
 
 def all_finite(arr: np.ndarray) -> bool:
@@ -68,9 +108,13 @@ def all_finite(arr: np.ndarray) -> bool:
 
 def as_int_array(x: Any, name: str, *, ndim: int | None = None) -> np.ndarray:
     """Return ``x`` as an integer array; floats are accepted only if integral."""
+    if type(x) is np.ndarray and x.dtype.kind in "iu":  # the common case: nothing to convert
+        if ndim is not None and x.ndim != ndim:
+            raise ValueError(f"{name} must be a {ndim}-D array, got {x.ndim}-D with shape {x.shape}")
+        return x
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name} must be an integer array, got {_describe(x)}")
-    arr = np.asarray(x)
+    arr = _asarray(x, name, "an integer array")
     if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.number):
         raise TypeError(f"{name} must be an integer array, got {_describe(x)}")
     if not np.issubdtype(arr.dtype, np.integer):
@@ -98,16 +142,26 @@ def check_index_range(idx: np.ndarray, name: str, n: int, expected: str) -> None
             )
 
 
+_MULTIPLE = re.compile(r"(\d+)([A-Za-z_]\w*)")
+
+
 def check_shape(arr: np.ndarray, name: str, expected: Sequence[str | int], dims: dict[str, int]) -> None:
     """Check ``arr.shape`` against symbolic ``expected`` such as ``("B", "T", "H")``.
 
     Symbols already in ``dims`` must match; new symbols are bound in ``dims``.
+    A symbol ``"4H"`` (an integer times a symbol) is ``4 * dims["H"]`` once
+    ``H`` is bound, so ``("H", "4H")`` checks an LSTM's ``W_h`` in full.
     """
-    spec = "(" + ", ".join(str(e) for e in expected) + ("," if len(expected) == 1 else "") + ")"
-    if arr.ndim != len(expected):
-        raise ValueError(f"{name} must have shape {spec}, got {arr.ndim}-D shape {arr.shape}")
+    for sym in expected:
+        if isinstance(sym, str) and sym[0].isdigit() and sym not in dims:
+            m = _MULTIPLE.fullmatch(sym)
+            if m and m.group(2) in dims:
+                dims[sym] = int(m.group(1)) * dims[m.group(2)]
+    shape = arr.shape
+    if len(shape) != len(expected):
+        raise ValueError(f"{name} must have shape {_spec(expected)}, got {arr.ndim}-D shape {shape}")
     want = []
-    for sym, got in zip(expected, arr.shape):
+    for sym, got in zip(expected, shape):
         if isinstance(sym, int):
             want.append(sym)
         elif sym in dims:
@@ -115,9 +169,109 @@ def check_shape(arr: np.ndarray, name: str, expected: Sequence[str | int], dims:
         else:
             dims[sym] = int(got)
             want.append(int(got))
-    if tuple(want) != tuple(arr.shape):
-        bound = ", ".join(f"{s}={dims[s]}" for s in expected if isinstance(s, str))
-        raise ValueError(f"{name} must have shape {spec} with {bound} (so {tuple(want)}), got {arr.shape}")
+    if tuple(want) != shape:
+        bound = ", ".join(f"{s}={dims[s]}" for s in dict.fromkeys(expected) if isinstance(s, str))
+        raise ValueError(f"{name} must have shape {_spec(expected)} with {bound} (so {tuple(want)}), got {shape}")
+
+
+def _spec(expected: Sequence[str | int]) -> str:
+    """``("B", "T")`` as ``(B, T)``, ``("H",)`` as ``(H,)``."""
+    return "(" + ", ".join(str(e) for e in expected) + ("," if len(expected) == 1 else "") + ")"
+
+
+def check_array(
+    x: Any, name: str, expected: Sequence[str | int], dims: dict[str, int], *, integer: bool = False,
+    finite: bool = True,
+) -> np.ndarray:
+    """``x`` as a float (or, with ``integer``, an int) array of shape ``expected``, finite unless told otherwise.
+
+    Dtype first, then the shape (:func:`check_shape`, binding new symbols in
+    ``dims``), then finiteness: every message names ``name``.
+    """
+    arr = as_int_array(x, name) if integer else as_float_array(x, name, allow_nonfinite=True)
+    check_shape(arr, name, expected, dims)
+    if finite and not integer:
+        check_finite(arr, name)
+    return arr
+
+
+def check_param_dict(
+    params: Any,
+    spec: Mapping[str, Sequence[str | int]],
+    dims: dict[str, int],
+    *,
+    name: str = "params",
+    see: str = "",
+    hints: Mapping[str, str] | None = None,
+    inplace: str | None = None,
+) -> dict[str, np.ndarray]:
+    """Check a model's parameter dict in full; return its arrays, keyed as ``spec``.
+
+    Every key of ``spec`` must be present; each array is checked for its
+    dtype (real numbers), its shape ``spec[key]`` (symbols bound in ``dims``
+    in the order of ``spec``: put the array that defines a size first) and
+    finiteness, all of it, rows that a batch would not touch included.
+    Messages name ``params['key']`` (``name[key]``); ``see`` ends the message
+    for missing keys (e.g. which function makes the dict), ``hints[key]``
+    ends that key's shape message.
+
+    With ``inplace`` (the name of the function that will update the arrays,
+    e.g. ``"train_rnn"``) every array must also be a writeable float32 or
+    float64 ndarray, so that an optimizer can update it where it lies.
+    Keys not in ``spec`` are ignored.
+    """
+    keys = tuple(spec)
+    if not isinstance(params, Mapping):
+        raise TypeError(f"{name} must be a dict name -> array with keys {keys}, got {_describe(params)}")
+    missing = [k for k in keys if k not in params]
+    if missing:
+        raise ValueError(f"{name} is missing {missing}; it needs {keys}{see}")
+    out = {}
+    for k, shape in spec.items():
+        nk, v = f"{name}[{k!r}]", params[k]
+        if inplace is not None:
+            if not isinstance(v, np.ndarray) or v.dtype not in (np.float32, np.float64):
+                raise TypeError(f"{nk} must be a float32 or float64 ndarray ({inplace} updates it in place), "
+                                f"got {_describe(v)}")
+            if not v.flags.writeable:
+                raise ValueError(f"{nk} must be writeable ({inplace} updates it in place), got a read-only array")
+        arr = as_float_array(v, nk, allow_nonfinite=True)
+        try:
+            check_shape(arr, nk, shape, dims)
+        except ValueError as e:
+            if hints and k in hints:
+                raise ValueError(f"{e} {hints[k]}") from None
+            raise
+        check_finite(arr, nk)
+        out[k] = arr
+    return out
+
+
+def param_layout(params: Mapping[str, np.ndarray], keys: Sequence[str]) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """``{key: (shape, dtype)}`` of the arrays a training loop will update, for :func:`check_param_layout`."""
+    return {k: (params[k].shape, params[k].dtype) for k in keys}
+
+
+def check_param_layout(params: Any, layout: Mapping[str, tuple[tuple[int, ...], np.dtype]], when: str,
+                       name: str = "params") -> None:
+    """That the caller's optimizer (or callback) left every parameter an ndarray of its shape and dtype.
+
+    A training loop checks ``params`` in full once, before its first step;
+    after each update this cheap check (no pass over the data) is all that
+    stands between a replaced array and the unchecked cores of the next step.
+    """
+    for k, (shape, dtype) in layout.items():
+        v = params.get(k) if isinstance(params, Mapping) else None
+        if not isinstance(v, np.ndarray) or v.shape != shape or v.dtype != dtype:
+            raise ValueError(f"{name}[{k!r}] must stay an ndarray of shape {shape} and dtype {dtype} during "
+                             f"training, got {_describe(v)} {when}")
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """``value`` as a bool (a Python or numpy bool), else a TypeError naming ``name``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {_describe(value)}")
+    return bool(value)
 
 
 def check_choice(value: Any, name: str, choices: Sequence[Any] | Mapping[Any, Any]) -> None:

@@ -135,6 +135,13 @@ def rnn_backward_tbptt(dh: Array, cache: RNNCache, k1: int, k2: int) -> dict[str
     """
     k1, k2 = _check_k1_k2(k1, k2)
     dh = _check_backward_args(dh, cache)
+    return _rnn_backward_tbptt_core(dh, cache, k1, k2)
+
+
+def _rnn_backward_tbptt_core(dh: Array, cache: RNNCache, k1: int, k2: int) -> dict[str, Array]:
+    """:func:`rnn_backward_tbptt` without its checks: trusts a finite (B, T, H) float ``dh`` for
+    this ``cache`` and ints ``1 <= k1 <= k2``."""
+    dh = np.asarray(dh, dtype=cache.hs.dtype)
     W_hhT = np.ascontiguousarray(cache.W_hh.T)
     g = _backprop_windows(dh, cache.fprime(), W_hhT, _tbptt_windows(dh.shape[1], k1, k2))
     return _param_grads(g, cache)

@@ -117,7 +117,7 @@ def forward(
     Returns
     -------
     loss : float
-        The sequence loss of :func:`seqlib.loss.sequence_loss`.
+        The sequence loss of :func:`seqlib.seq_loss.sequence_loss`.
     state : tuple
         ``(cache, logits, ro_cache)``: the RNN's cache, the logits (B, T, V)
         and the readout's cache, for :func:`direct_gradients`.

@@ -93,8 +93,16 @@ def clip_by_global_norm(grads: Mapping[str, np.ndarray], max_norm: float) -> tup
         If ``max_norm`` is not positive and finite, or a gradient holds NaN or inf.
     """
     max_norm = check_real(max_norm, "max_norm")
-    arrays = _as_grads(grads)
-    norm = _norm(arrays)
+    return _clip_by_global_norm_core(_as_grads(grads), max_norm)
+
+
+def _clip_by_global_norm_core(
+    arrays: Mapping[str, np.ndarray], max_norm: float, norm: float | None = None
+) -> tuple[dict[str, np.ndarray], float]:
+    """:func:`clip_by_global_norm` without its checks, for training loops that made the gradients
+    themselves: trusts finite float arrays and a positive ``max_norm``; ``norm`` is their global
+    norm if already known."""
+    norm = _norm(arrays) if norm is None else norm
     scale = max_norm / max(norm, max_norm)
     return {k: g * scale if scale < 1.0 else g.copy() for k, g in arrays.items()}, norm
 
@@ -119,4 +127,9 @@ def clip_by_value(grads: Mapping[str, np.ndarray], clip_value: float) -> dict[st
         New arrays, same keys, shapes and dtypes as ``grads``.
     """
     c = check_real(clip_value, "clip_value")
-    return {k: np.clip(g, -c, c) for k, g in _as_grads(grads).items()}
+    return _clip_by_value_core(_as_grads(grads), c)
+
+
+def _clip_by_value_core(arrays: Mapping[str, np.ndarray], c: float) -> dict[str, np.ndarray]:
+    """:func:`clip_by_value` without its checks: trusts finite float arrays and a positive ``c``."""
+    return {k: np.clip(g, -c, c) for k, g in arrays.items()}

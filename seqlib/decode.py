@@ -5,7 +5,9 @@ output, one token at a time (free running), and stops at EOS or a length
 limit.  Each step is one step of the same cell and readout as training
 (:func:`seqlib.seq2seq.decoder_inputs`, the cell's forward on a sequence of
 length 1, :func:`seqlib.readout.linear_forward`) followed by a stable
-:func:`seqlib.loss.log_softmax`.  A hypothesis' score is the sum of the
+:func:`seqlib.softmax_ce.log_softmax`.  Each public function checks its
+arguments once, at the start (every parameter array in full, each source
+named ``sources[b]``); the steps then run the layers' unchecked cores.  A hypothesis' score is the sum of the
 log-probabilities of its tokens, log p̂(y | x) by the chain rule
 (eq. ``seq_prob_chain``); :func:`seqlib.seq2seq.sequence_log_prob`
 computes the same number by teacher forcing.
@@ -18,10 +20,10 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ._validate import as_int_array, check_index_range, check_positive_int
-from .loss import log_softmax
-from .readout import linear_forward
-from .seq2seq import CELLS, Seq2SeqConfig, _check_params, _sub, decoder_inputs, encode
+from ._validate import _describe, as_int_array, check_array, check_index_range, check_positive_int
+from .readout import _linear_forward_core
+from .seq2seq import CELLS, Seq2SeqConfig, _check_params, _check_seqs, _decoder_inputs, _encode, _pad, _sub
+from .softmax_ce import _log_softmax
 
 __all__ = ["Hypothesis", "BeamStep", "decoder_step", "greedy_decode", "beam_search"]
 
@@ -66,6 +68,15 @@ def _check_source(source: Sequence[int], config: Seq2SeqConfig, name: str = "sou
     return s
 
 
+def _decoder_step(p: Mapping[str, Array], tokens: Array, state: tuple, c: Array,
+                  config: Seq2SeqConfig) -> tuple[Array, tuple]:
+    """:func:`decoder_step` without its checks."""
+    x = _decoder_inputs(p, tokens[:, None], c, config)
+    h, state_new = CELLS[config.cell].decode_step(x, state, _sub(p, "dec_", config))
+    logits, _ = _linear_forward_core(h, p["W_hy"], p["b_y"])
+    return _log_softmax(logits, -1), tuple(np.array(s) for s in state_new)
+
+
 def decoder_step(params: Mapping[str, Array], tokens: Array, state: tuple, c: Array,
                  config: Seq2SeqConfig) -> tuple[Array, tuple]:
     """One free-running decoder step for K hypotheses.
@@ -86,10 +97,17 @@ def decoder_step(params: Mapping[str, Array], tokens: Array, state: tuple, c: Ar
         log p̂(next token | prefix, x).
     state_new : tuple of ndarray (K, H)
     """
-    x = decoder_inputs(params, np.asarray(tokens)[:, None], c, config)
-    h, state_new = CELLS[config.cell].decode_step(x, state, _sub(params, "dec_", config))
-    logits, _ = linear_forward(h, params["W_hy"], params["b_y"])
-    return log_softmax(logits), tuple(np.array(s) for s in state_new)
+    p = _check_params(params, config)
+    d: dict[str, int] = {"H": config.H}
+    tokens = check_array(tokens, "tokens", ("K",), d, integer=True)
+    check_index_range(tokens, "tokens", config.V_y, f"target ids in [0, V_y) = [0, {config.V_y})")
+    n = CELLS[config.cell].n_state
+    if not isinstance(state, tuple) or len(state) != n:
+        raise TypeError(f"state must be a tuple of {n} (K, H) array(s) for the {config.cell} cell "
+                        f"(Cell.initial_state(c) at the start), got {_describe(state)}")
+    state = tuple(check_array(v, f"state[{i}]", ("K", "H"), d) for i, v in enumerate(state))
+    c = check_array(c, "c", ("K", "H"), d)
+    return _decoder_step(p, tokens, state, c, config)
 
 
 def _check_max_len(max_len: int) -> int:
@@ -102,21 +120,23 @@ def greedy_decode(params: Mapping[str, Array], sources: Sequence[Sequence[int]],
                   max_len: int) -> list[Hypothesis]:
     """The most probable next token at every step, for a batch of sources at once.
 
-    Stops a sequence at its first EOS or after ``max_len`` tokens.
+    Stops a sequence at its first EOS or after ``max_len`` tokens.  Checks
+    ``params`` in full, each of ``sources`` (named ``sources[b]``) and
+    ``max_len`` once, before the first step.
     """
-    _check_params(params, config)
+    p = _check_params(params, config)
     max_len = _check_max_len(max_len)
-    srcs = [_check_source(s, config, f"sources[{b}]") for b, s in enumerate(sources)]
-    from .masking import pad_sequences
-
-    S, lens = pad_sequences(srcs)
+    srcs = _check_seqs(sources, "sources")
+    for b, s in enumerate(srcs):
+        check_index_range(s, f"sources[{b}]", config.V_x, f"source ids in [0, V_x) = [0, {config.V_x})")
+    S, lens = _pad(srcs, 0)
     B = len(srcs)
-    _, c, _ = encode(params, S, lens, config)
+    _, c, _ = _encode(p, S, lens, config)
     h, tok = CELLS[config.cell].initial_state(c), np.full(B, config.bos)
     out = np.zeros((B, max_len), dtype=np.int64)
     score, done, length = np.zeros(B), np.zeros(B, bool), np.zeros(B, np.int64)
     for t in range(max_len):
-        logp, h = decoder_step(params, tok, h, c, config)
+        logp, h = _decoder_step(p, tok, h, c, config)
         tok = np.argmax(logp, axis=1)
         live = ~done
         out[:, t] = tok
@@ -157,12 +177,14 @@ def beam_search(params: Mapping[str, Array], source: Sequence[int], config: Seq2
         Finished hypotheses and those cut at ``max_len``, best first, at most
         ``beam_width`` of them.
     """
-    _check_params(params, config)
+    p = _check_params(params, config)
     k = check_positive_int(beam_width, "beam_width")
     assert k is not None
     max_len = _check_max_len(max_len)
     s = _check_source(source, config)
-    _, c1, _ = encode(params, s[None, :], np.array([s.size]), config)
+    if trace is not None and not isinstance(trace, list):
+        raise TypeError(f"trace must be a list (BeamSteps are appended to it) or None, got {_describe(trace)}")
+    _, c1, _ = _encode(p, s[None, :], np.array([s.size]), config)
     V = config.V_y
     prefixes: list[tuple[int, ...]] = [()]
     scores = np.zeros(1)
@@ -171,7 +193,7 @@ def beam_search(params: Mapping[str, Array], source: Sequence[int], config: Seq2
     for t in range(max_len):
         K = len(prefixes)
         last = np.array([p[-1] if p else config.bos for p in prefixes])
-        logp, h_new = decoder_step(params, last, h, np.repeat(c1, K, axis=0), config)
+        logp, h_new = _decoder_step(p, last, h, np.repeat(c1, K, axis=0), config)
         total = (scores[:, None] + logp).ravel()
         order = np.argsort(-total, kind="stable")[:k]
         step = BeamStep(list(prefixes), scores.copy(), logp) if trace is not None else None

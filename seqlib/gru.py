@@ -38,6 +38,9 @@ Array = np.ndarray
 #: The two places of the reset gate.
 RESETS = ("after", "before")
 
+#: The cell's parameters and their shapes, the one that defines H first (for model functions' checks).
+_PARAM_SHAPES = {"W_h": ("H", "3H"), "W_x": ("D", "3H"), "b_x": ("3H",), "b_h": ("3H",)}
+
 
 def _check_reset(reset: object) -> str:
     if not isinstance(reset, str) or reset not in RESETS:
@@ -151,7 +154,21 @@ def gru_forward(
     b_h = as_float_array(b_h, "b_h")
     dims = _check_weights(x, W_x, W_h, (b_x, b_h), 3, ("W_x", "W_h", "b_x", "b_h"))
     h0 = _check_state(h0, "h0", dims)
-    B, T, D, H = dims["B"], dims["T"], dims["D"], dims["H"]
+    return _gru_forward_core(x, h0, W_x, W_h, b_x, b_h, reset, workspace)
+
+
+def _gru_forward_core(
+    x: Array, h0: Array | None, W_x: Array, W_h: Array, b_x: Array, b_h: Array, reset: str = "after",
+    workspace: Workspace | None = None,
+) -> tuple[Array, GRUCache]:
+    """:func:`gru_forward` without its checks, for model functions that checked their own arguments.
+
+    Trusts its inputs: finite float arrays x (B, T, D), h0 (B, H) or None,
+    W_x (D, 3H), W_h (H, 3H), b_x and b_h (3H,), with B, T, D, H >= 1;
+    ``reset`` one of :data:`RESETS`.
+    """
+    B, T, D = x.shape
+    H = W_h.shape[0]
     dtype = np.result_type(x, W_x, W_h, b_x, b_h, *([] if h0 is None else [h0]))
     x, W_x, W_h, b_x, b_h = (np.asarray(v, dtype=dtype) for v in (x, W_x, W_h, b_x, b_h))
 
@@ -271,6 +288,13 @@ def gru_backward(dh: Array, cache: GRUCache, truncate: int | None = None) -> dic
     """
     truncate = check_positive_int(truncate, "truncate", allow_none=True)
     dh = check_direct_gradient(dh, cache, GRUCache, "gru_forward")
+    return _gru_backward_core(dh, cache, truncate)
+
+
+def _gru_backward_core(dh: Array, cache: GRUCache, truncate: int | None = None) -> dict[str, Array]:
+    """:func:`gru_backward` without its checks: trusts that ``dh`` is a finite (B, T, H) float
+    array for this ``cache`` and ``truncate`` an int >= 1 or None."""
+    dh = np.asarray(dh, dtype=cache.hs.dtype)
     B, T, D, H = cache.shape
     k = T if truncate is None else truncate
     dh_tm = np.swapaxes(dh, 0, 1)

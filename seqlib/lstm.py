@@ -118,6 +118,9 @@ class LSTMCache:
 
 _GATES = ("i", "f", "g", "o")
 
+#: The cell's parameters and their shapes, the one that defines H first (for model functions' checks).
+_PARAM_SHAPES = {"W_h": ("H", "4H"), "W_x": ("D", "4H"), "b": ("4H",)}
+
 
 def _check_weights(x, W_x, W_h, b, n_gates: int, names: tuple[str, str, str]) -> dict[str, int]:
     """Check x (B, T, D), W_x (D, nH), W_h (H, nH), b (nH,); return the sizes."""
@@ -197,7 +200,20 @@ def lstm_forward(
     dims = _check_weights(x, W_x, W_h, (b,), 4, ("W_x", "W_h", "b"))
     h0 = _check_state(h0, "h0", dims)
     c0 = _check_state(c0, "c0", dims)
-    B, T, D, H = dims["B"], dims["T"], dims["D"], dims["H"]
+    return _lstm_forward_core(x, h0, c0, W_x, W_h, b, workspace)
+
+
+def _lstm_forward_core(
+    x: Array, h0: Array | None, c0: Array | None, W_x: Array, W_h: Array, b: Array,
+    workspace: Workspace | None = None,
+) -> tuple[Array, LSTMCache]:
+    """:func:`lstm_forward` without its checks, for model functions that checked their own arguments.
+
+    Trusts its inputs: finite float arrays x (B, T, D), h0 and c0 (B, H) or
+    None, W_x (D, 4H), W_h (H, 4H), b (4H,), with B, T, D, H >= 1.
+    """
+    B, T, D = x.shape
+    H = W_h.shape[0]
     dtype = np.result_type(x, W_x, W_h, b, *[s for s in (h0, c0) if s is not None])
     x, W_x, W_h, b = (np.asarray(v, dtype=dtype) for v in (x, W_x, W_h, b))
 
@@ -314,6 +330,13 @@ def lstm_backward(dh: Array, cache: LSTMCache, truncate: int | None = None) -> d
     """
     truncate = check_positive_int(truncate, "truncate", allow_none=True)
     dh = check_direct_gradient(dh, cache, LSTMCache, "lstm_forward")
+    return _lstm_backward_core(dh, cache, truncate)
+
+
+def _lstm_backward_core(dh: Array, cache: LSTMCache, truncate: int | None = None) -> dict[str, Array]:
+    """:func:`lstm_backward` without its checks: trusts that ``dh`` is a finite (B, T, H) float
+    array for this ``cache`` and ``truncate`` an int >= 1 or None."""
+    dh = np.asarray(dh, dtype=cache.hs.dtype)
     B, T, D, H = cache.shape
     k = T if truncate is None else truncate
     dh_tm = np.swapaxes(dh, 0, 1)

@@ -95,9 +95,17 @@ def linear_forward(
     dims = {"H": h.shape[-1]}
     check_shape(W, "W", ("H", "V"), dims)
     check_shape(b, "b", ("V",), dims)
+    return _linear_forward_core(h, W, b, workspace)
+
+
+def _linear_forward_core(
+    h: np.ndarray, W: np.ndarray, b: np.ndarray, workspace: Workspace | None = None
+) -> tuple[np.ndarray, ReadoutCache]:
+    """:func:`linear_forward` without its checks: trusts finite float arrays h (..., H) with
+    at least one axis, W (H, V) and b (V,)."""
     lead = h.shape[:-1]
     h2, order = rows(h)  # no copy, whatever the order of the leading axes in memory
-    out = empty(workspace, "linear.out", (h2.shape[0], dims["V"]), np.result_type(h2, W))
+    out = empty(workspace, "linear.out", (h2.shape[0], W.shape[1]), np.result_type(h2, W))
     np.matmul(h2, W, out=out)
     if np.result_type(out, b) == out.dtype:
         out += b  # in place: no second (N, V) array
@@ -141,6 +149,15 @@ def linear_backward(
     dout = as_float_array(dout, "dout")
     if dout.shape != (*lead, V):
         raise ValueError(f"dout must have the shape of out, (..., V) = {(*lead, V)}, got {dout.shape}")
+    return _linear_backward_core(dout, cache, workspace)
+
+
+def _linear_backward_core(
+    dout: np.ndarray, cache: ReadoutCache, workspace: Workspace | None = None
+) -> dict[str, np.ndarray]:
+    """:func:`linear_backward` without its checks: trusts a finite float ``dout`` of the shape of ``out``."""
+    h2, W, lead, order = cache
+    H = W.shape[0]
     d2, _ = rows(dout, order)  # rows in the order of h2 (a view when dout has out's layout)
     dh = empty(workspace, "linear.dh", (d2.shape[0], H), np.result_type(d2, W))
     np.matmul(d2, W.T, out=dh)

@@ -33,13 +33,16 @@ from typing import Iterable
 import numpy as np
 
 from ._validate import as_float_array, check_direct_gradient, check_positive_int, check_shape
-from .activations import get_activation
+from .activations import Activation, get_activation
 from .workspace import Workspace, check_workspace, empty
 
 __all__ = ["RNNCache", "rnn_forward", "rnn_backward"]
 
 Array = np.ndarray
 Window = tuple[int, int, int]  # (start, seed_start, end): 0-based, half-open time indices
+
+#: The cell's parameters and their shapes, the one that defines H first (for model functions' checks).
+_PARAM_SHAPES = {"W_hh": ("H", "H"), "W_xh": ("D", "H"), "b_h": ("H",)}
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,22 @@ def rnn_forward(
     B, T, D, H = dims["B"], dims["T"], dims["D"], dims["H"]
     if min(B, T, D, H) < 1:
         raise ValueError(f"x and the weights must have B, T, D, H >= 1, got (B, T, D, H) = {(B, T, D, H)}")
+    return _rnn_forward_core(x, h0, W_xh, W_hh, b_h, act, workspace)
 
+
+def _rnn_forward_core(
+    x: Array, h0: Array | None, W_xh: Array, W_hh: Array, b_h: Array, act: Activation,
+    workspace: Workspace | None = None,
+) -> tuple[Array, RNNCache]:
+    """:func:`rnn_forward` without its checks, for model functions that checked their own arguments.
+
+    Trusts its inputs: float arrays x (B, T, D), h0 (B, H) or None,
+    W_xh (D, H), W_hh (H, H), b_h (H,), finite, with B, T, D, H >= 1;
+    ``act`` an :class:`~seqlib.activations.Activation`, ``workspace`` a
+    Workspace or None.  Anything else fails in numpy's words or not at all.
+    """
+    B, T, D = x.shape
+    H = W_hh.shape[0]
     dtype = np.result_type(x, W_xh, W_hh, b_h, *([] if h0 is None else [h0]))
     x, W_xh, W_hh, b_h = (np.asarray(v, dtype=dtype) for v in (x, W_xh, W_hh, b_h))
     h0 = np.zeros((B, H), dtype) if h0 is None else np.asarray(h0, dtype=dtype)
@@ -421,6 +439,16 @@ def rnn_backward(
     truncate = check_positive_int(truncate, "truncate", allow_none=True)
     workspace = check_workspace(workspace)
     dh = _check_backward_args(dh, cache)
+    return _rnn_backward_core(dh, cache, truncate, bool(input_grad), workspace, bool(overwrite_dh))
+
+
+def _rnn_backward_core(
+    dh: Array, cache: RNNCache, truncate: int | None = None, input_grad: bool = True,
+    workspace: Workspace | None = None, overwrite_dh: bool = False,
+) -> dict[str, Array]:
+    """:func:`rnn_backward` without its checks: trusts that ``dh`` is a finite (B, T, H) float array
+    for this ``cache``, ``truncate`` an int >= 1 or None, the flags bools."""
+    dh = np.asarray(dh, dtype=cache.hs.dtype)
     W_hhT = np.ascontiguousarray(cache.W_hh.T)
-    g = _backprop_chunks(dh, cache, W_hhT, _chunk_windows(dh.shape[1], truncate), workspace, bool(overwrite_dh))
-    return _param_grads(g, cache, bool(input_grad), workspace)
+    g = _backprop_chunks(dh, cache, W_hhT, _chunk_windows(dh.shape[1], truncate), workspace, overwrite_dh)
+    return _param_grads(g, cache, input_grad, workspace)

@@ -6,7 +6,7 @@ The model is the book's: the Elman recurrence (eqs. ``rnn_preact``,
 and the initial state ``h0 = 0``.  Two losses:
 
 * ``loss="ce"``: the weighted sequence cross-entropy
-  (:func:`seqlib.loss.sequence_loss`, eq. ``seq_loss_weighted``), for
+  (:func:`seqlib.seq_loss.sequence_loss`, eq. ``seq_loss_weighted``), for
   next-token prediction with targets ``(B, T)`` and weights ``(B, T)``;
 * ``loss="mse"``: a regression read out at the **last step only**,
   ``L = mean_b mean_v (o_{T,bv} - y_{bv})^2`` with targets ``y`` of shape
@@ -28,13 +28,18 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ._validate import all_finite, as_float_array, as_int_array, check_choice, check_positive_int, check_real
-from .bptt import rnn_backward_tbptt
-from .clip import clip_by_global_norm, clip_by_value, global_norm
+from ._validate import (
+    _describe, all_finite, as_int_array, check_array, check_bool, check_choice, check_index_range,
+    check_param_dict, check_param_layout, check_positive_int, check_real, param_layout,
+)
+from .activations import Activation, get_activation
+from .bptt import _rnn_backward_tbptt_core
+from .clip import _clip_by_global_norm_core, _clip_by_value_core, _norm
 from .init import _as_rng
-from .loss import sequence_loss, sequence_loss_and_grad, softmax
-from .readout import linear_backward, linear_forward
-from .rnn import rnn_backward, rnn_forward
+from .readout import _linear_backward_core, _linear_forward_core
+from .rnn import _PARAM_SHAPES as _RNN_SHAPES, _rnn_backward_core, _rnn_forward_core
+from .seq_loss import _sequence_loss_and_grad_core, _sequence_loss_core
+from .softmax_ce import _softmax
 from .workspace import Workspace, check_workspace
 
 __all__ = ["RNN_PARAM_NAMES", "TrainingHistory", "loss_and_grads", "evaluate_rnn", "train_rnn", "sample"]
@@ -102,12 +107,45 @@ class TrainingHistory:
 # ----------------------------------------------------------------------------- checks
 
 
-def _check_params(params: Mapping[str, Any]) -> None:
-    if not isinstance(params, Mapping):
-        raise TypeError(f"params must be a dict with keys {RNN_PARAM_NAMES}, got {type(params).__name__}")
-    missing = [k for k in RNN_PARAM_NAMES if k not in params]
-    if missing:
-        raise ValueError(f"params is missing {missing}; it needs {RNN_PARAM_NAMES} (see seqlib.init_rnn_params)")
+#: Every parameter's shape; W_hh first, as it defines H.
+_PARAM_SPEC = {**_RNN_SHAPES, "W_hy": ("H", "V"), "b_y": ("V",)}
+_TSPEC = {k: _PARAM_SPEC[k] for k in RNN_PARAM_NAMES}  # the same, in the order the docs list them
+_FLAGS_MEAN = (True, True, False, False)  # sequence_loss's defaults: the mean over real tokens
+
+
+def _check_params(params: Any, inplace: str | None = None) -> tuple[dict[str, Array], dict[str, int]]:
+    """Every array of ``params`` checked in full (dtype, shape, finiteness); the arrays and (D, H, V)."""
+    dims: dict[str, int] = {}
+    p = check_param_dict(params, _PARAM_SPEC, dims, see=" (see seqlib.init_rnn_params)", inplace=inplace)
+    if min(dims["D"], dims["H"], dims["V"]) < 1:
+        raise ValueError(f"params must have D, H, V >= 1, got (D, H, V) = {(dims['D'], dims['H'], dims['V'])} "
+                         f"from params['W_xh'] (D, H) and params['W_hy'] (H, V)")
+    return p, dims
+
+
+def _check_data(
+    dims: dict[str, int], x: Any, targets: Any, weights: Any, loss: str,
+    names: tuple[str, str, str] = ("x", "targets", "weights"),
+) -> tuple[Array, Array, Array | None]:
+    """``x`` (B, T, D), the ``targets`` of ``loss`` and the optional ``weights``, against the model's
+    sizes ``dims``; every message names the argument as ``names`` spell it."""
+    nx, ny, nw = names
+    d = {"D": dims["D"], "V": dims["V"]}
+    x = check_array(x, nx, ("B", "T", "D"), d)
+    if min(d["B"], d["T"]) < 1:
+        raise ValueError(f"{nx} must have B, T >= 1, got shape {x.shape}")
+    if loss == "ce":
+        y = check_array(targets, ny, ("B", "T"), d, integer=True)
+        check_index_range(y, ny, d["V"], f"token ids in [0, V) = [0, {d['V']}) (V: the columns of params['W_hy'])")
+        w = None if weights is None else check_array(weights, nw, ("B", "T"), d)
+        return x, y, w
+    if weights is not None:
+        raise ValueError(f"{nw} must be None for loss='mse' (the loss is read out at the last step only)")
+    try:
+        y = check_array(targets, ny, ("B", "V"), d)
+    except ValueError as e:
+        raise ValueError(f"{e} (loss='mse' wants one target per sequence)") from None
+    return x, y, None
 
 
 def _check_truncate(truncate: Any) -> tuple[str, Any]:
@@ -139,19 +177,46 @@ def _check_clip(clip_norm: Any, clip_value: Any) -> None:
 # ----------------------------------------------------------------------------- one step
 
 
-def _forward(params: Mapping[str, Array], x: Array, activation: str, workspace: Workspace | None = None):
-    h, cache = rnn_forward(
-        x, None, params["W_xh"], params["W_hh"], params["b_h"], activation=activation, workspace=workspace
-    )
-    out, ro_cache = linear_forward(h, params["W_hy"], params["b_y"], workspace=workspace)
+def _forward_core(p: Mapping[str, Array], x: Array, act: Activation, workspace: Workspace | None = None):
+    h, cache = _rnn_forward_core(x, None, p["W_xh"], p["W_hh"], p["b_h"], act, workspace)
+    out, ro_cache = _linear_forward_core(h, p["W_hy"], p["b_y"], workspace)
     return out, cache, ro_cache
 
 
-def _mse_targets(y: Any, B: int, V: int) -> Array:
-    y = as_float_array(y, "targets")
-    if y.shape != (B, V):
-        raise ValueError(f"targets must have shape (B, V) = {(B, V)} for loss='mse' (one target per sequence), got {y.shape}")
-    return y
+def _loss_and_grads_core(
+    p: Mapping[str, Array], x: Array, y: Array, w: Array | None, loss: str, act: Activation,
+    mode: str, k: Any, workspace: Workspace | None = None,
+) -> tuple[float, dict[str, Array]]:
+    """:func:`loss_and_grads` without its checks: trusts everything as its callers checked it
+    (``mode, k`` from :func:`_check_truncate`)."""
+    out, cache, ro_cache = _forward_core(p, x, act, workspace)
+    B, T, V = out.shape
+    if loss == "ce":
+        if w is None:
+            w = np.ones((B, T), dtype=out.dtype)
+        ce, dout = _sequence_loss_and_grad_core(out, y, w, _FLAGS_MEAN, workspace)
+        value = float(ce)
+    else:
+        err = out[:, -1] - y
+        value = float(np.mean(err * err))
+        dout = np.zeros_like(out)
+        dout[:, -1] = (2.0 / err.size) * err
+    g_ro = _linear_backward_core(dout, ro_cache, workspace)
+    if mode == "tbptt":
+        g_rnn = _rnn_backward_tbptt_core(g_ro["h"], cache, *k)
+    else:  # g_ro["h"] is scratch: the backward pass may overwrite it
+        g_rnn = _rnn_backward_core(g_ro["h"], cache, k, False, workspace, True)
+    return value, {"W_xh": g_rnn["W_xh"], "W_hh": g_rnn["W_hh"], "b_h": g_rnn["b_h"], "W_hy": g_ro["W"],
+                   "b_y": g_ro["b"]}
+
+
+def _evaluate_core(p: Mapping[str, Array], x: Array, y: Array, w: Array | None, loss: str, act: Activation) -> float:
+    """:func:`evaluate_rnn` without its checks."""
+    out, _, _ = _forward_core(p, x, act)
+    B, T, V = out.shape
+    if loss == "ce":
+        return float(_sequence_loss_core(out, y, np.ones((B, T), out.dtype) if w is None else w, _FLAGS_MEAN))
+    return float(np.mean((out[:, -1] - y) ** 2))
 
 
 def loss_and_grads(
@@ -201,35 +266,23 @@ def loss_and_grads(
     loss : float
     grads : dict
         Same keys and shapes as ``params``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Checked here, once, and nowhere below: every array of ``params`` in
+        full (real dtype, shape, finite), ``x``, ``targets`` (ids in
+        ``[0, V)`` or finite values), ``weights`` and the settings.  The
+        message names the argument as the caller wrote it, e.g.
+        ``params['W_hh'] must be finite``.
     """
-    _check_params(params)
+    p, dims = _check_params(params)
     check_choice(loss, "loss", _LOSSES)
+    act = get_activation(activation)
     mode, k = _check_truncate(truncate)
     workspace = check_workspace(workspace)
-    out, cache, ro_cache = _forward(params, x, activation, workspace)
-    B, T, V = out.shape
-    if loss == "ce":
-        if weights is None:
-            weights = np.ones((B, T), dtype=out.dtype)
-        ce, dout = sequence_loss_and_grad(out, targets, weights, workspace=workspace)
-        value = float(ce)
-    else:
-        if weights is not None:
-            raise ValueError("weights must be None for loss='mse' (the loss is read out at the last step only)")
-        y = _mse_targets(targets, B, V)
-        err = out[:, -1] - y
-        value = float(np.mean(err * err))
-        dout = np.zeros_like(out)
-        dout[:, -1] = (2.0 / err.size) * err
-    g_ro = linear_backward(dout, ro_cache, workspace=workspace)
-    if mode == "tbptt":
-        g_rnn = rnn_backward_tbptt(g_ro["h"], cache, *k)
-    else:
-        g_rnn = rnn_backward(  # g_ro["h"] is scratch: rnn_backward may overwrite it
-            g_ro["h"], cache, truncate=k, input_grad=False, workspace=workspace, overwrite_dh=True
-        )
-    grads = {"W_xh": g_rnn["W_xh"], "W_hh": g_rnn["W_hh"], "b_h": g_rnn["b_h"], "W_hy": g_ro["W"], "b_y": g_ro["b"]}
-    return value, grads
+    x, y, w = _check_data(dims, x, targets, weights, loss)
+    return _loss_and_grads_core(p, x, y, w, loss, act, mode, k, workspace)
 
 
 def evaluate_rnn(
@@ -242,14 +295,11 @@ def evaluate_rnn(
     activation: str = "tanh",
 ) -> float:
     """The loss of ``params`` on a batch, forward pass only (see :func:`loss_and_grads`)."""
-    _check_params(params)
+    p, dims = _check_params(params)
     check_choice(loss, "loss", _LOSSES)
-    out, _, _ = _forward(params, x, activation)
-    B, T, V = out.shape
-    if loss == "ce":
-        return float(sequence_loss(out, targets, np.ones((B, T), out.dtype) if weights is None else weights))
-    y = _mse_targets(targets, B, V)
-    return float(np.mean((out[:, -1] - y) ** 2))
+    act = get_activation(activation)
+    x, y, w = _check_data(dims, x, targets, weights, loss)
+    return _evaluate_core(p, x, y, w, loss, act)
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -313,13 +363,22 @@ def train_rnn(
     Returns
     -------
     TrainingHistory
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``params`` (in full: every array a writeable float32 or float64
+        ndarray of the right shape, finite), ``eval_data`` and the settings
+        are checked once, before the first step; each batch is checked as it
+        arrives, named ``batches(rng)[0] (x)`` and so on.
     """
     import time
 
-    _check_params(params)
+    _, dims = _check_params(params, inplace="train_rnn")
     steps = check_positive_int(steps, "steps")
     check_choice(loss, "loss", _LOSSES)
-    _check_truncate(truncate)
+    act = get_activation(activation)
+    mode, k = _check_truncate(truncate)
     _check_clip(clip_norm, clip_value)
     if not callable(batches):
         raise TypeError(f"batches must be a callable rng -> (x, targets[, weights]), got {type(batches).__name__}")
@@ -329,9 +388,18 @@ def train_rnn(
         raise ValueError(f"eval_every must be an int >= 0, got {eval_every!r}")
     if eval_every and eval_data is None:
         raise ValueError(f"eval_every={eval_every} needs eval_data")
-    if not isinstance(progress, bool):
-        raise TypeError(f"progress must be a bool, got {type(progress).__name__} {progress!r}")
+    ev = None
+    if eval_data is not None:
+        if not isinstance(eval_data, tuple) or len(eval_data) not in (2, 3):
+            raise TypeError(f"eval_data must be a tuple (x, targets) or (x, targets, weights), got {_describe(eval_data)}")
+        ev = _check_data(dims, *eval_data, *([None] * (3 - len(eval_data))), loss,
+                         names=("eval_data[0] (x)", "eval_data[1] (targets)", "eval_data[2] (weights)"))
+    check_bool(progress, "progress")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be a callable (step, params, loss) or None, got {_describe(callback)}")
     rng = _as_rng(rng)
+    layout = param_layout(params, RNN_PARAM_NAMES)
+    batch_names = ("batches(rng)[0] (x)", "batches(rng)[1] (targets)", "batches(rng)[2] (weights)")
 
     loss_h = np.full(steps, np.nan)
     norm_h = np.full(steps, np.nan)
@@ -340,9 +408,9 @@ def train_rnn(
     ev_loss: list[float] = []
 
     def score(step: int) -> None:
-        if eval_data is not None:
+        if ev is not None:
             ev_step.append(step)
-            ev_loss.append(evaluate_rnn(params, *eval_data, loss=loss, activation=activation))
+            ev_loss.append(_evaluate_core(params, *ev, loss, act))
 
     it = range(steps)
     if progress:
@@ -352,36 +420,40 @@ def train_rnn(
     diverged = None
     workspace = Workspace()  # the step's large arrays, allocated once for the whole run
     t0 = time.perf_counter()
+    # Checked once above: params (in full), the settings, eval_data.  Each step
+    # checks only what is new, the batch, and that params kept their layout;
+    # the model's layers then run unchecked (their cores).
     with np.errstate(over="ignore", invalid="ignore"):
         for step in it:
-            if eval_data is not None and (step == 0 or (eval_every and step % eval_every == 0)):
+            if ev is not None and (step == 0 or (eval_every and step % eval_every == 0)):
                 score(step)
             batch = batches(rng)
             if not isinstance(batch, tuple) or len(batch) not in (2, 3):
                 raise TypeError(f"batches(rng) must return (x, targets) or (x, targets, weights), got {type(batch).__name__}")
-            value, grads = loss_and_grads(
-                params, *batch, loss=loss, activation=activation, truncate=truncate, workspace=workspace
-            )
+            x, y, w = _check_data(dims, *batch, *([None] * (3 - len(batch))), loss, names=batch_names)
+            value, grads = _loss_and_grads_core(params, x, y, w, loss, act, mode, k, workspace)
             loss_h[step] = value
-            norm = global_norm(grads)
+            norm = _norm(grads)
             norm_h[step] = norm
             if not (np.isfinite(value) and np.isfinite(norm)):
                 diverged = step
                 break
             if clip_norm is not None:
-                grads, _ = clip_by_global_norm(grads, clip_norm)
+                grads, _ = _clip_by_global_norm_core(grads, float(clip_norm), norm)
                 clip_h[step] = norm > clip_norm
             elif clip_value is not None:
                 clip_h[step] = any(bool(np.any(np.abs(g) > clip_value)) for g in grads.values())
-                grads = clip_by_value(grads, clip_value)
+                grads = _clip_by_value_core(grads, float(clip_value))
             optimizer.step(params, grads)
-            if not all(all_finite(np.asarray(p)) for p in params.values()):
+            check_param_layout(params, layout, f"after step {step} (optimizer.step changed it)")
+            if not all(all_finite(params[name]) for name in RNN_PARAM_NAMES):
                 diverged = step
                 break
             if callback is not None:
                 callback(step, params, value)
+                check_param_layout(params, layout, f"after step {step} (callback changed it)")
     if diverged is None:
-        if eval_data is not None and (not ev_step or ev_step[-1] != steps):
+        if ev is not None and (not ev_step or ev_step[-1] != steps):
             score(steps)
     if progress:
         it.close()
@@ -425,37 +497,38 @@ def sample(
         The sampled token ids, ``bos`` and ``eos`` excluded; a sequence
         without ``eos`` was cut at ``max_len``.
     """
-    _check_params(params)
+    p, dims = _check_params(params)
     n = check_positive_int(n, "n")
     max_len = check_positive_int(max_len, "max_len")
     temperature = check_real(temperature, "temperature", low_open=False)
-    W_xh = as_float_array(params["W_xh"], "params['W_xh']", ndim=2)
-    V = np.asarray(params["W_hy"]).shape[1]
-    if W_xh.shape[0] != V:
-        raise ValueError(f"sample needs a language model with one-hot inputs, D = V, got D={W_xh.shape[0]}, V={V}")
+    act = get_activation(activation)
+    V = dims["V"]
+    if dims["D"] != V:
+        raise ValueError(f"sample needs a language model with one-hot inputs, D = V, got D={dims['D']} "
+                         f"(params['W_xh'] rows), V={V} (params['W_hy'] columns)")
     for name, tok in (("bos", bos), ("eos", eos)):
         if tok is not None:
             as_int_array(tok, name)
             if not (isinstance(tok, (int, np.integer)) and 0 <= tok < V):
                 raise ValueError(f"{name} must be a token id in [0, {V}), got {tok!r}")
     rng = _as_rng(rng)
-    dtype = W_xh.dtype
-    h = np.zeros((n, params["W_hh"].shape[0]), dtype)
+    dtype = p["W_xh"].dtype
+    h = np.zeros((n, dims["H"]), dtype)
     tok = np.full(n, bos, dtype=np.int64)
     out = np.zeros((n, max_len), dtype=np.int64)
     done = np.zeros(n, dtype=bool)
     lengths = np.full(n, max_len)
     eye = np.eye(V, dtype=dtype)
     for t in range(max_len):
-        h, _ = rnn_forward(eye[tok][:, None], h, W_xh, params["W_hh"], params["b_h"], activation=activation)
+        h, _ = _rnn_forward_core(eye[tok][:, None], h, p["W_xh"], p["W_hh"], p["b_h"], act)
         h = h[:, 0]
-        o = h @ params["W_hy"] + params["b_y"]
+        o = h @ p["W_hy"] + p["b_y"]
         if temperature == 0.0:
             tok = np.argmax(o, axis=1)
         else:
-            p = softmax(o / temperature, axis=-1)
+            probs = _softmax(o / temperature, -1)
             u = rng.random((n, 1))
-            tok = np.minimum((np.cumsum(p, axis=1) < u).sum(axis=1), V - 1)
+            tok = np.minimum((np.cumsum(probs, axis=1) < u).sum(axis=1), V - 1)
         out[:, t] = tok
         if eos is not None:
             new = (tok == eos) & ~done

@@ -10,7 +10,7 @@ fast is seqlib?").
 
 A :class:`Workspace` keeps those arrays between calls.  Pass the same one to
 :func:`seqlib.rnn.rnn_forward`, :func:`seqlib.readout.linear_forward`,
-:func:`seqlib.loss.sequence_loss_and_grad`, :func:`seqlib.readout.linear_backward`
+:func:`seqlib.seq_loss.sequence_loss_and_grad`, :func:`seqlib.readout.linear_backward`
 and :func:`seqlib.rnn.rnn_backward` in a loop, and after the first step they
 allocate nothing large::
 

@@ -47,6 +47,6 @@ def test_exactly_the_listed_settings_are_accepted(flags):
 
 
 def test_flag_names_are_sequence_losss_own():
-    from seqlib import loss
+    from seqlib import seq_loss
 
-    assert FLAG_NAMES == loss._FLAG_NAMES
+    assert FLAG_NAMES == seq_loss._FLAG_NAMES

@@ -109,7 +109,8 @@ def test_bad_input_is_named():
         s2.make_batch([[[1, 2]]], [[0]], cfg)  # ragged / nested input
     other = s2.Seq2SeqConfig(V_x=5, V_y=7, D=3, H=4)
     b = s2.make_batch(SRC, TGT, other)
-    with pytest.raises(ValueError, match=r"params\['E_y'\] must have shape \(7, 3\).*vocabulary mismatch"):
+    with pytest.raises(ValueError, match=r"params\['E_y'\] must have shape \(V_y, D\) with V_y=7, D=3 "
+                                         r"\(so \(7, 3\)\), got \(6, 3\) \(a target vocabulary mismatch\?"):
         s2.seq2seq_loss(p, b, other)
     with pytest.raises(ValueError, match="eos and bos must differ"):
         s2.Seq2SeqConfig(V_x=3, V_y=3, eos=1, bos=1)

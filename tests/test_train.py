@@ -63,9 +63,9 @@ def test_truncation_reaches_the_right_backward():
 
 def test_truncation_calls_the_right_function(monkeypatch):
     calls = []
-    real_rb, real_tb = tr.rnn_backward, tr.rnn_backward_tbptt
-    monkeypatch.setattr(tr, "rnn_backward", lambda dh, c, truncate=None, **kw: calls.append(("chunked", truncate)) or real_rb(dh, c, truncate, **kw))
-    monkeypatch.setattr(tr, "rnn_backward_tbptt", lambda dh, c, k1, k2: calls.append(("tbptt", (k1, k2))) or real_tb(dh, c, k1, k2))
+    real_rb, real_tb = tr._rnn_backward_core, tr._rnn_backward_tbptt_core  # the cores: train_rnn checked already
+    monkeypatch.setattr(tr, "_rnn_backward_core", lambda dh, c, truncate=None, *a: calls.append(("chunked", truncate)) or real_rb(dh, c, truncate, *a))
+    monkeypatch.setattr(tr, "_rnn_backward_tbptt_core", lambda dh, c, k1, k2: calls.append(("tbptt", (k1, k2))) or real_tb(dh, c, k1, k2))
     p = _params()
     tr.train_rnn(p, _reber_batches, 1, optimizer=SGD(0.1), rng=0)
     tr.train_rnn(p, _reber_batches, 1, optimizer=SGD(0.1), rng=0, truncate=4)

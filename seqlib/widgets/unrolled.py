@@ -2,8 +2,8 @@
 
 A tiny seeded RNN (B = 1, H = 3, D = 2 inputs, V = 3 classes) run by seqlib:
 :func:`seqlib.rnn.rnn_forward`, the readout :func:`seqlib.readout.linear_forward`,
-the per-step loss :func:`seqlib.loss.token_cross_entropy` with L = Σ_t ℓ_t;
-backwards, :func:`seqlib.loss.cross_entropy_backward`,
+the per-step loss :func:`seqlib.seq_loss.token_cross_entropy` with L = Σ_t ℓ_t;
+backwards, :func:`seqlib.softmax_ce.cross_entropy_backward`,
 :func:`seqlib.readout.linear_backward` and the δ recursion of
 :func:`seqlib.rnn.rnn_backward` (eq. ``bptt_delta``), keeping every δ_t, the
 term carried back from step t+1, and dW_hh as it accumulates.

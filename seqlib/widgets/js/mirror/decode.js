@@ -8,7 +8,7 @@
 //   seqlib.seq2seq.decoder_inputs         d_l = E_y[y_{l-1}] (with c appended if config.context)
 //   seqlib.decode.decoder_step            h_l = tanh(d_l W_xh + b_h + h_{l-1} W_hh), o_l = h_l W_hy + b_y,
 //                                          log p̂ = log_softmax(o_l)   (eq. s2s_decoder, rnn_readout)
-//   seqlib.loss.log_softmax               (z - m) - log Σ exp(z - m), m = max z; the sum in numpy's
+//   seqlib.softmax_ce.log_softmax         (z - m) - log Σ exp(z - m), m = max z; the sum in numpy's
 //                                          order (pairwise: 8 accumulators), so that tiny terms agree
 //   seqlib.decode.beam_search             with its trace: stable top-k of score + log p̂ (ties: the
 //                                          lower flat index), finished hypotheses leave the beam,
@@ -154,7 +154,7 @@ const DECODE = (() => {
     return 0 + res;
   }
 
-  // Row-wise log-softmax of z (K, V), stable (seqlib.loss.log_softmax): (z - m) - log Σ exp(z - m).
+  // Row-wise log-softmax of z (K, V), stable (seqlib.softmax_ce.log_softmax): (z - m) - log Σ exp(z - m).
   function logSoftmaxRows(z, K, V) {
     const out = new Float64Array(K * V), e = new Float64Array(V);
     for (let r = 0; r < K; r++) {
@@ -264,7 +264,7 @@ const DECODE = (() => {
   }
 
   // The teacher-forced loss terms -log p̂(y_l | y_{0:l}, x) (L) of a target (ids, <eos> last)
-  // (-seqlib.seq2seq.sequence_log_prob(..., per_token=True)[0], i.e. seqlib.loss._nll per position).
+  // (-seqlib.seq2seq.sequence_log_prob(..., per_token=True)[0], i.e. seqlib.softmax_ce._nll per position).
   function tokenLosses(m, src, tgt) {
     const V = m.V_y;
     const c = encode(m, src);
