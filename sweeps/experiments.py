@@ -71,7 +71,7 @@ LENGTHS, STEPS_ADD, B_ADD, N_EVAL_ADD, LR_ADD, H_ADD = (8, 16, 32), 700, 64, 100
 EVAL_SEED_ADD, EVAL_EVERY_ADD = 99, 100
 ADD_SCHEMES = {"full": None, "chunked4": 4}
 
-# Clipping (experiments_clipping.md, "Clipping and an Exploding Step")
+# Clipping (experiments_clipping.md, "Clipping at a Large Learning Rate")
 H_CLIP, LR_CLIP, STEPS_CLIP, CLIP, CLIP_FROM, LAST = 24, 2.5, 400, 1.0, 30, 100
 FAIL_LOSS = float(np.log(V))  # a run "fails" if its last-LAST-step loss is worse than guessing
 
