@@ -30,8 +30,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .. import decode, seq2seq, seq2seq_data
-from ..committed import results, results_path
+from ..seq2seq import data as seq2seq_data, decode, model as seq2seq
+from ..book.committed import results, results_path
 from ._engine import BookWidget, packed
 
 __all__ = ["decoding_widget", "decoding_data", "DecodingTrace", "DecodingWidget", "book_model",

@@ -22,7 +22,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .. import gradflow_gated, gru, init, lstm
+from ..cells import gru, init, lstm
+from ..training import gradflow_gated
 
 __all__ = ["gated_flow_base", "gated_flow_numbers", "GATED_ARCHS"]
 

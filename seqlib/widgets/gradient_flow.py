@@ -26,8 +26,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .. import gradflow, gradflow_gated, gru, init, lstm, rnn
-from ..activations import ACTIVATIONS
+from ..cells import gru, init, lstm, rnn
+from ..cells.activations import ACTIVATIONS
+from ..training import gradflow, gradflow_gated
 from ._engine import BookWidget
 
 __all__ = ["gradient_flow_widget", "gradient_flow_data", "gradient_flow_base", "GAMMA", "GradientFlow",

@@ -19,7 +19,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .. import loss, masking
+from .. import loss
+from ..loss import masking
 from ._engine import BookWidget
 
 __all__ = ["sequence_loss_widget", "sequence_loss_data", "make_weights", "SequenceLoss", "SequenceLossWidget",

@@ -24,8 +24,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .. import init, loss, readout, rnn
-from ..activations import ACTIVATIONS
+from .. import loss
+from ..cells import init, readout, rnn
+from ..cells.activations import ACTIVATIONS
 from ._engine import BookWidget
 
 __all__ = ["unrolled_graph_widget", "unrolled_data", "unrolled_base", "unrolled_pass", "Unrolled",

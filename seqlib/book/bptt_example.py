@@ -25,12 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import check_choice, check_positive_int, check_real
-from .activations import ACTIVATIONS
-from .init import init_rnn_params
-from .loss import sequence_loss, sequence_loss_backward
-from .readout import ReadoutCache, linear_backward, linear_forward
-from .rnn import RNNCache, rnn_backward, rnn_forward
+from .._validate import check_choice, check_positive_int, check_real
+from ..cells.activations import ACTIVATIONS
+from ..cells.init import init_rnn_params
+from ..loss import sequence_loss, sequence_loss_backward
+from ..cells.readout import ReadoutCache, linear_backward, linear_forward
+from ..cells.rnn import RNNCache, rnn_backward, rnn_forward
 
 __all__ = ["make_problem", "forward", "direct_gradients", "all_gradients", "flow_setup"]
 

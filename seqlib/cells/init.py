@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import as_float_array, check_choice, check_positive_int
+from .._validate import as_float_array, check_choice, check_positive_int
 
 __all__ = [
     "glorot_uniform",

@@ -28,19 +28,19 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ._validate import (
+from .._validate import (
     _describe, all_finite, as_int_array, check_array, check_bool, check_choice, check_index_range,
     check_param_dict, check_param_layout, check_positive_int, check_real, param_layout,
 )
-from .activations import Activation, get_activation
+from ..cells.activations import Activation, get_activation
 from .bptt import _rnn_backward_tbptt_core
 from .clip import _clip_by_global_norm_core, _clip_by_value_core, _norm
-from .init import _as_rng
-from .readout import _linear_backward_core, _linear_forward_core
-from .rnn import _PARAM_SHAPES as _RNN_SHAPES, _rnn_backward_core, _rnn_forward_core
-from .seq_loss import _sequence_loss_and_grad_core, _sequence_loss_core
-from .softmax_ce import _softmax
-from .workspace import Workspace, check_workspace
+from ..cells.init import _as_rng
+from ..cells.readout import _linear_backward_core, _linear_forward_core
+from ..cells.rnn import _PARAM_SHAPES as _RNN_SHAPES, _rnn_backward_core, _rnn_forward_core
+from ..loss.seq_loss import _sequence_loss_and_grad_core, _sequence_loss_core
+from ..loss.softmax_ce import _softmax
+from ..workspace import Workspace, check_workspace
 
 __all__ = ["RNN_PARAM_NAMES", "TrainingHistory", "loss_and_grads", "evaluate_rnn", "train_rnn", "sample"]
 

@@ -19,7 +19,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ._validate import as_float_array, check_real
+from .._validate import as_float_array, check_real
 
 __all__ = ["SGD", "Adagrad", "Adam"]
 

@@ -23,8 +23,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from ._validate import as_int_array, check_choice, check_positive_int
-from .init import _as_rng
+from .._validate import as_int_array, check_choice, check_positive_int
+from ..cells.init import _as_rng
 
 __all__ = [
     "REBER_ALPHABET",

@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import as_float_array, check_direct_gradient, check_positive_int
+from .._validate import as_float_array, check_direct_gradient, check_positive_int
 from .init import _as_dtype, _as_rng, glorot_uniform, orthogonal
 from .lstm import _check_state, _check_weights, sigmoid_inplace
-from .workspace import Workspace, check_workspace, empty
+from ..workspace import Workspace, check_workspace, empty
 
 __all__ = ["GRUCache", "gru_forward", "gru_backward", "init_gru_params", "gru_param_count", "RESETS"]
 

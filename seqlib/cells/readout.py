@@ -21,9 +21,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_float_array, check_shape
-from ._layout import rows, unrows
-from .workspace import Workspace, check_workspace, empty
+from .._validate import as_float_array, check_shape
+from .._layout import rows, unrows
+from ..workspace import Workspace, check_workspace, empty
 
 __all__ = ["linear_forward", "linear_backward", "ReadoutCache"]
 

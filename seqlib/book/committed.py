@@ -42,7 +42,7 @@ RESULTS: dict[str, str] = {
     "bench_step_parts": "bench/results-step-parts.json",
 }
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parents[1]  # seqlib/, this file is seqlib/book/committed.py
 _PACKAGED = _PACKAGE / "_results"
 _REPO = _PACKAGE.parent
 

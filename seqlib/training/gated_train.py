@@ -16,16 +16,16 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ._validate import (
+from .._validate import (
     _describe, all_finite, check_array, check_choice, check_param_dict, check_positive_int, check_real,
 )
-from .activations import ACTIVATIONS
+from ..cells.activations import ACTIVATIONS
 from .clip import _clip_by_global_norm_core
-from .gru import _PARAM_SHAPES as _GRU_SHAPES, _gru_backward_core, _gru_forward_core, init_gru_params
-from .init import _as_rng, glorot_uniform, init_rnn_params
-from .lstm import _PARAM_SHAPES as _LSTM_SHAPES, _lstm_backward_core, _lstm_forward_core, init_lstm_params
+from ..cells.gru import _PARAM_SHAPES as _GRU_SHAPES, _gru_backward_core, _gru_forward_core, init_gru_params
+from ..cells.init import _as_rng, glorot_uniform, init_rnn_params
+from ..cells.lstm import _PARAM_SHAPES as _LSTM_SHAPES, _lstm_backward_core, _lstm_forward_core, init_lstm_params
 from .optim import Adam
-from .rnn import _PARAM_SHAPES as _RNN_SHAPES, _rnn_backward_core, _rnn_forward_core
+from ..cells.rnn import _PARAM_SHAPES as _RNN_SHAPES, _rnn_backward_core, _rnn_forward_core
 
 __all__ = ["ARCHS", "init_last_state_model", "last_state_forward", "last_state_loss_and_grads", "train_last_state",
            "TrainResult"]

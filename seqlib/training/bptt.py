@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import check_positive_int
-from .rnn import RNNCache, Window, _backprop_windows, _check_backward_args, _param_grads
+from .._validate import check_positive_int
+from ..cells.rnn import RNNCache, Window, _backprop_windows, _check_backward_args, _param_grads
 
 __all__ = ["truncation_mask", "chunked_mask", "rnn_backward_tbptt"]
 

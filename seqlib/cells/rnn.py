@@ -32,9 +32,9 @@ from typing import Iterable
 
 import numpy as np
 
-from ._validate import as_float_array, check_direct_gradient, check_positive_int, check_shape
+from .._validate import as_float_array, check_direct_gradient, check_positive_int, check_shape
 from .activations import Activation, get_activation
-from .workspace import Workspace, check_workspace, empty
+from ..workspace import Workspace, check_workspace, empty
 
 __all__ = ["RNNCache", "rnn_forward", "rnn_backward"]
 

@@ -25,7 +25,7 @@ from typing import Any, Literal, Sequence
 import numpy as np
 from numpy.typing import DTypeLike
 
-from ._validate import _describe, as_int_array, check_choice, check_index_range, check_positive_int
+from .._validate import _describe, as_int_array, check_choice, check_index_range, check_positive_int
 
 __all__ = ["sequence_mask", "pad_sequences", "one_hot"]
 

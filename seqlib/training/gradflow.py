@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_positive_int
-from .rnn import RNNCache, _backprop_windows, _bptt_step, _check_backward_args, _chunk_windows
+from .._validate import as_float_array, check_positive_int
+from ..cells.rnn import RNNCache, _backprop_windows, _bptt_step, _check_backward_args, _chunk_windows
 
 __all__ = [
     "loss_to_state_norms",

@@ -27,7 +27,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ._validate import as_float_array, check_real
+from .._validate import as_float_array, check_real
 
 __all__ = ["global_norm", "clip_by_global_norm", "clip_by_value"]
 

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import as_float_array, check_direct_gradient, check_positive_int, check_shape
+from .._validate import as_float_array, check_direct_gradient, check_positive_int, check_shape
 from .init import _as_dtype, _as_rng, glorot_uniform, orthogonal
-from .workspace import Workspace, check_workspace, empty
+from ..workspace import Workspace, check_workspace, empty
 
 __all__ = ["LSTMCache", "lstm_forward", "lstm_backward", "init_lstm_params", "lstm_param_count", "sigmoid_inplace"]
 

@@ -113,7 +113,7 @@ def seq2seq_sweep() -> Seq2SeqSweep:
     Loaded with :func:`seqlib.committed.results` (name ``"seq2seq"``), so it
     works from the repository and from an installed wheel alike.
     """
-    from .committed import results
+    from ..book.committed import results
 
     data = results("seq2seq")
     return Seq2SeqSweep(settings=data["settings"], runs=data["runs"])

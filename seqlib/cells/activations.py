@@ -20,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._validate import check_choice
+from .._validate import check_choice
 
 __all__ = ["Activation", "ACTIVATIONS", "get_activation", "sigmoid"]
 

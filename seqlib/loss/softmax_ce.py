@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import _describe, as_float_array, as_int_array, check_index_range, check_shape
+from .._validate import _describe, as_float_array, as_int_array, check_index_range, check_shape
 
 __all__ = ["softmax", "log_softmax", "cross_entropy", "cross_entropy_backward", "entropy_kl_split"]
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import check_direct_gradient, check_positive_int
-from .gru import GRUCache, _gru_step_back
-from .lstm import LSTMCache, _lstm_step_back
+from .._validate import check_direct_gradient, check_positive_int
+from ..cells.gru import GRUCache, _gru_step_back
+from ..cells.lstm import LSTMCache, _lstm_step_back
 
 __all__ = ["lstm_loss_to_state_norms", "gru_loss_to_state_norms", "lstm_state_gradient_norms",
            "gru_state_gradient_norms", "lstm_state_jacobian",

@@ -20,10 +20,10 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ._validate import _describe, as_int_array, check_array, check_index_range, check_positive_int
-from .readout import _linear_forward_core
-from .seq2seq import CELLS, Seq2SeqConfig, _check_params, _check_seqs, _decoder_inputs, _encode, _pad, _sub
-from .softmax_ce import _log_softmax
+from .._validate import _describe, as_int_array, check_array, check_index_range, check_positive_int
+from ..cells.readout import _linear_forward_core
+from .model import CELLS, Seq2SeqConfig, _check_params, _check_seqs, _decoder_inputs, _encode, _pad, _sub
+from ..loss.softmax_ce import _log_softmax
 
 __all__ = ["Hypothesis", "BeamStep", "decoder_step", "greedy_decode", "beam_search"]
 

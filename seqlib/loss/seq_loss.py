@@ -33,10 +33,10 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 
-from ._layout import rows, unrows
-from ._validate import _describe, as_float_array, as_int_array, check_choice, check_shape
+from .._layout import rows, unrows
+from .._validate import _describe, as_float_array, as_int_array, check_choice, check_shape
 from .softmax_ce import _check_targets, _nll, _pick, _softmax
-from .workspace import Workspace, check_workspace, empty
+from ..workspace import Workspace, check_workspace, empty
 
 __all__ = [
     "token_cross_entropy",

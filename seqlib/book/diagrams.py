@@ -32,7 +32,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from ._validate import _describe, check_choice, check_real
+from .._validate import _describe, check_choice, check_real
 
 __all__ = ["COLORS", "BOX_W", "BOX_H", "HALF", "box", "arrow", "chain", "frame"]
 

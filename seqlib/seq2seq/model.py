@@ -44,17 +44,17 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ._validate import (
+from .._validate import (
     _describe, as_int_array, check_array, check_bool, check_choice, check_index_range, check_param_dict,
     check_positive_int,
 )
-from .activations import ACTIVATIONS
-from .gru import _PARAM_SHAPES as _GRU_SHAPES, _gru_backward_core, _gru_forward_core, init_gru_params
-from .init import _as_rng, glorot_uniform, orthogonal
-from .lstm import _PARAM_SHAPES as _LSTM_SHAPES, _lstm_backward_core, _lstm_forward_core, init_lstm_params
-from .readout import _linear_backward_core, _linear_forward_core
-from .rnn import _PARAM_SHAPES as _RNN_SHAPES, _rnn_backward_core, _rnn_forward_core
-from .seq_loss import _sequence_loss_and_grad_core, _sequence_loss_core
+from ..cells.activations import ACTIVATIONS
+from ..cells.gru import _PARAM_SHAPES as _GRU_SHAPES, _gru_backward_core, _gru_forward_core, init_gru_params
+from ..cells.init import _as_rng, glorot_uniform, orthogonal
+from ..cells.lstm import _PARAM_SHAPES as _LSTM_SHAPES, _lstm_backward_core, _lstm_forward_core, init_lstm_params
+from ..cells.readout import _linear_backward_core, _linear_forward_core
+from ..cells.rnn import _PARAM_SHAPES as _RNN_SHAPES, _rnn_backward_core, _rnn_forward_core
+from ..loss.seq_loss import _sequence_loss_and_grad_core, _sequence_loss_core
 
 __all__ = [
     "Cell", "CELLS", "Seq2SeqConfig", "Seq2SeqBatch", "make_batch", "init_seq2seq_params",

@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import check_positive_int, check_real
+from .._validate import check_positive_int, check_real
 from .data import REBER_VOCAB, embedded_reber_strings, is_valid_embedded_reber, lm_batch
-from .init import init_rnn_params
+from ..cells.init import init_rnn_params
 from .optim import Adam
 from .train import TrainingHistory, _check_truncate, train_rnn
 

@@ -20,8 +20,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ._validate import _describe, as_int_array, check_positive_int
-from .init import _as_rng
+from .._validate import _describe, as_int_array, check_positive_int
+from ..cells.init import _as_rng
 
 __all__ = ["SRC_VOCAB", "TGT_VOCAB", "EOS", "BOS", "number_to_words", "encode_number", "decode_words",
            "sample_numbers", "NumberSplits", "number_splits", "reverse_sources"]

@@ -6,11 +6,11 @@ from typing import Sequence
 
 import numpy as np
 
-from ._validate import (
+from .._validate import (
     _describe, all_finite, check_bool, check_choice, check_param_layout, check_positive_int, check_real, param_layout,
 )
-from .init import _as_rng
-from .seq2seq import NORMALISATIONS, Seq2SeqConfig, _check_pairs, _check_params, _loss_and_grads_core, _pad_batch
+from ..cells.init import _as_rng
+from .model import NORMALISATIONS, Seq2SeqConfig, _check_pairs, _check_params, _loss_and_grads_core, _pad_batch
 
 __all__ = ["train_seq2seq"]
 
@@ -45,8 +45,8 @@ def train_seq2seq(params: dict[str, Array], sources: Sequence[Sequence[int]], ta
     FloatingPointError
         If an update leaves a parameter NaN or inf (training diverged).
     """
-    from .clip import _clip_by_global_norm_core
-    from .optim import Adam
+    from ..training.clip import _clip_by_global_norm_core
+    from ..training.optim import Adam
 
     p = _check_params(params, config, inplace="train_seq2seq")
     all_src, all_tgt = _check_pairs(sources, targets, config, True)  # every pair, once
