@@ -11,7 +11,7 @@ These helpers build it, so that a page does not have to copy its setup:
 * :func:`direct_gradients` back-propagates the loss and the readout, which
   gives the *direct* terms ``dh[:, t-1]`` = dℓ_t/dh_t and the readout's
   gradients (no gradient has crossed a time step yet);
-* :func:`all_gradients` adds :func:`seqlib.rnn.rnn_backward`: every gradient;
+* :func:`all_gradients` adds :func:`seqlib.cells.rnn.rnn_backward`: every gradient;
 * :func:`flow_setup` is the gradient-flow setup of the chapter: an orthogonal
   ``W_hh`` scaled to a spectral norm, small inputs, ``h0 = 0``.
 
@@ -59,7 +59,7 @@ def make_problem(
         Batch size, sequence length, input size, hidden size, vocabulary size.
     seed : int
         Seed of the one generator all draws come from, in the order: the
-        parameters of :func:`seqlib.init.init_rnn_params`, ``h0``, ``x``, the
+        parameters of :func:`seqlib.cells.init.init_rnn_params`, ``h0``, ``x``, the
         targets.
     W_hh_norm : float, optional
         Spectral norm of the (orthogonal) ``W_hh``; ``None`` keeps it at 1.
@@ -117,7 +117,7 @@ def forward(
     Returns
     -------
     loss : float
-        The sequence loss of :func:`seqlib.seq_loss.sequence_loss`.
+        The sequence loss of :func:`seqlib.loss.seq_loss.sequence_loss`.
     state : tuple
         ``(cache, logits, ro_cache)``: the RNN's cache, the logits (B, T, V)
         and the readout's cache, for :func:`direct_gradients`.
@@ -170,7 +170,7 @@ def all_gradients(
     -------
     dict
         ``W_hy``, ``b_y`` (from :func:`direct_gradients`) and ``W_xh``,
-        ``W_hh``, ``b_h``, ``h0``, ``x`` (full BPTT, :func:`seqlib.rnn.rnn_backward`).
+        ``W_hh``, ``b_h``, ``h0``, ``x`` (full BPTT, :func:`seqlib.cells.rnn.rnn_backward`).
     """
     _, state = forward(params, x, targets, weights, activation)
     dh, grads = direct_gradients(state, targets, weights)

@@ -1,6 +1,6 @@
 """The GRU layer, both variants of the candidate state: forward pass and BPTT.
 
-Batch-major arrays and row vectors, as :mod:`seqlib.rnn`.  The three gate
+Batch-major arrays and row vectors, as :mod:`seqlib.cells.rnn`.  The three gate
 blocks along the last axis of ``W_x`` (D, 3H), ``W_h`` (H, 3H), ``b_x`` and
 ``b_h`` (3H,) are in PyTorch's order r, z, n::
 
@@ -277,7 +277,7 @@ def gru_backward(dh: Array, cache: GRUCache, truncate: int | None = None) -> dic
     cache : GRUCache
         From :func:`gru_forward`.
     truncate : int >= 1 or None
-        Chunked truncation exactly as in :func:`seqlib.rnn.rnn_backward`
+        Chunked truncation exactly as in :func:`seqlib.cells.rnn.rnn_backward`
         (the first chunk still reaches h0).
 
     Returns

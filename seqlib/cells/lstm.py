@@ -1,6 +1,6 @@
 """The LSTM layer (with forget gate): forward pass and back-propagation through time.
 
-Batch-major arrays and row vectors, as :mod:`seqlib.rnn`.  The four gate
+Batch-major arrays and row vectors, as :mod:`seqlib.cells.rnn`.  The four gate
 blocks along the last axis of ``W_x`` (D, 4H), ``W_h`` (H, 4H) and ``b`` (4H,)
 are in PyTorch's order i, f, g, o::
 
@@ -16,7 +16,7 @@ stores the gradient with respect to every pre-activation z_t (eq.
 ``lstm_grad_z``), and gets every parameter gradient from one matmul over the
 stacked steps (eq. ``lstm_grad_W``).
 
-Memory layout: as in :mod:`seqlib.rnn`, the arrays behind the results are
+Memory layout: as in :mod:`seqlib.cells.rnn`, the arrays behind the results are
 time-major, (T, B, ...): ``hs`` and ``cs`` are (T+1, B, H) buffers whose
 first slab is h0 (c0), and ``h``, ``c`` are views of them.
 """
@@ -64,7 +64,7 @@ class LSTMCache:
         ``tanh(c_t)``, time-major.
     x_rows : ndarray (T*B, D+1)
         Time-major input rows with a 1 appended (the bias is the weight of
-        that input, as in :class:`seqlib.rnn.RNNCache`).
+        that input, as in :class:`seqlib.cells.rnn.RNNCache`).
     workspace : Workspace or None
         The forward pass's workspace; :func:`lstm_backward` keeps its
         (T, B, 4H) scratch array there too.
@@ -317,7 +317,7 @@ def lstm_backward(dh: Array, cache: LSTMCache, truncate: int | None = None) -> d
         From :func:`lstm_forward`.
     truncate : int >= 1 or None
         ``None``: full BPTT.  ``κ``: chunked truncation exactly as in
-        :func:`seqlib.rnn.rnn_backward`: no gradient crosses the edges
+        :func:`seqlib.cells.rnn.rnn_backward`: no gradient crosses the edges
         (h_κ, c_κ) -> (h_{κ+1}, c_{κ+1}), (h_{2κ}, c_{2κ}) -> ..., on both
         states, as if both were detached every κ steps.  The first chunk
         still reaches h0 and c0.

@@ -44,7 +44,7 @@ class ReadoutCache(NamedTuple):
         The leading axes in memory order: ``h.transpose(*order, -1)`` is
         C-contiguous and its rows are ``h2``.  ``(0, 1)`` for a C-ordered
         ``(B, T, H)`` array, ``(1, 0)`` for the time-major states of
-        :func:`seqlib.rnn.rnn_forward`.
+        :func:`seqlib.cells.rnn.rnn_forward`.
     """
 
     h2: np.ndarray
@@ -75,7 +75,7 @@ def linear_forward(
     out : ndarray, shape (..., V)
         The scores ``o = h W + b``, with the leading axes of ``h`` and its
         memory layout: for ``h`` a transposed view (such as the time-major
-        states of :func:`seqlib.rnn.rnn_forward`), ``out`` is the same kind of
+        states of :func:`seqlib.cells.rnn.rnn_forward`), ``out`` is the same kind of
         view and no copy of ``h`` is made.
     cache : ReadoutCache
         Saved for :func:`linear_backward`.
@@ -123,7 +123,7 @@ def linear_backward(
     ``dh = dout2 W^T``, ``dW = h2^T dout2``, ``db = sum_n dout2[n]``.
     The sums over the batch and time axes happen inside the matrix products.
     ``dh`` comes back in the memory layout of ``h`` (time-major for the states
-    of :func:`seqlib.rnn.rnn_forward`).
+    of :func:`seqlib.cells.rnn.rnn_forward`).
 
     Parameters
     ----------

@@ -21,7 +21,7 @@ is the view ``hs[1:].transpose(1, 0, 2)`` of a (T+1, B, H) buffer ``hs`` whose
 first slab is h0.  Each step of both loops then reads and writes one
 contiguous (B, H) block, and the states h_0..h_{T-1} that dW_hh needs are the
 view ``hs[:-1]``, not a copy.  The readout keeps that layout
-(:func:`seqlib.readout.linear_forward`), so does the loss, and so the
+(:func:`seqlib.cells.readout.linear_forward`), so does the loss, and so the
 gradient arrives back time-major too.
 """
 
@@ -59,7 +59,7 @@ class RNNCache:
     a : ndarray (B, T, H)
         Pre-activations a_1..a_T (eq. ``rnn_preact``).
     activation : str
-        Name of the activation (a key of :data:`seqlib.activations.ACTIVATIONS`).
+        Name of the activation (a key of :data:`seqlib.cells.activations.ACTIVATIONS`).
     hs : ndarray (T+1, B, H)
         Time-major storage of the states: ``hs[0]`` is h0 and ``hs[t]`` is h_t.
     x_rows : ndarray (T*B, D+1)
@@ -177,7 +177,7 @@ def _rnn_forward_core(
 
     Trusts its inputs: float arrays x (B, T, D), h0 (B, H) or None,
     W_xh (D, H), W_hh (H, H), b_h (H,), finite, with B, T, D, H >= 1;
-    ``act`` an :class:`~seqlib.activations.Activation`, ``workspace`` a
+    ``act`` an :class:`~seqlib.cells.activations.Activation`, ``workspace`` a
     Workspace or None.  Anything else fails in numpy's words or not at all.
     """
     B, T, D = x.shape
@@ -411,8 +411,8 @@ def rnn_backward(
         forward unchanged but no gradient crosses the edges h_k -> h_{k+1},
         h_{2k} -> h_{2k+1}, ... (what ``h = h.detach()`` every k steps does).
         The first chunk still reaches h0.  ``k >= T`` is full BPTT.  Which
-        losses reach which states: :func:`seqlib.bptt.chunked_mask`; for
-        TBPTT(k1, k2) see :func:`seqlib.bptt.rnn_backward_tbptt`.
+        losses reach which states: :func:`seqlib.training.bptt.chunked_mask`; for
+        TBPTT(k1, k2) see :func:`seqlib.training.bptt.rnn_backward_tbptt`.
     input_grad : bool, keyword-only, default True
         ``False`` skips the gradient w.r.t. the inputs x, a (B*T, H) @ (H, D)
         matmul, when x is data (as in a language model) and nothing upstream
@@ -424,7 +424,7 @@ def rnn_backward(
         Allow the function to overwrite ``dh`` with the gradient w.r.t. the
         pre-activations (as scipy's ``overwrite_a``), saving a pass through
         memory when ``dh`` is a scratch array, such as the ``"h"`` gradient of
-        :func:`seqlib.readout.linear_backward` with a workspace.  Used only
+        :func:`seqlib.cells.readout.linear_backward` with a workspace.  Used only
         when ``dh`` is a float array of the cache's dtype laid out time-major.
 
     Returns

@@ -1,6 +1,6 @@
-"""The flag settings that :func:`seqlib.seq_loss.sequence_loss` accepts.
+"""The flag settings that :func:`seqlib.loss.seq_loss.sequence_loss` accepts.
 
-:func:`~seqlib.seq_loss.sequence_loss` has four boolean flags, as
+:func:`~seqlib.loss.seq_loss.sequence_loss` has four boolean flags, as
 ``tfa.seq2seq.sequence_loss`` has: ``average_across_timesteps``,
 ``average_across_batch``, ``sum_over_timesteps`` and ``sum_over_batch``.
 Seven of their sixteen combinations are valid; the other nine raise a
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 __all__ = ["FLAG_NAMES", "flag_settings"]
 
-#: The four flags of :func:`seqlib.seq_loss.sequence_loss`, in its order.
+#: The four flags of :func:`seqlib.loss.seq_loss.sequence_loss`, in its order.
 FLAG_NAMES = ("average_across_timesteps", "average_across_batch",
               "sum_over_timesteps", "sum_over_batch")
 

@@ -3,7 +3,7 @@
 A batch of sequences of different lengths is stored as one ``(B, T)`` array,
 right-padded to the longest length ``T``; a mask ``mask[b, t] = t < len_b``
 marks the real tokens and serves as the ``weights`` of
-:func:`seqlib.seq_loss.sequence_loss`, so padding contributes neither loss nor
+:func:`seqlib.loss.seq_loss.sequence_loss`, so padding contributes neither loss nor
 gradient.
 
 >>> padded, lengths = pad_sequences([[5, 6, 7], [8]])

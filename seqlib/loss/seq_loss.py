@@ -1,7 +1,7 @@
 """The weighted sequence loss, its masks and normalisations: the book's chapter "Sequence Loss" (chapter 3).
 
 The chain of definitions follows the chapter, on top of the softmax and the
-cross-entropy of one symbol (:mod:`seqlib.softmax_ce`, chapter "Cross-Entropy Loss"):
+cross-entropy of one symbol (:mod:`seqlib.loss.softmax_ce`, chapter "Cross-Entropy Loss"):
 
 * a sequence's probability factorises over time steps
   (eq. ``seq_prob``, eq. ``seq_prob_assumption``), so its cross-entropy is a
@@ -192,7 +192,7 @@ def sequence_loss(
     flags are keyword-only, there is no ``name``, and targets are indices
     only (no one-hot targets).  With per-token losses ``l_bt`` (eq. ``ce_loss_seq_element``) and
     weights ``w_bt`` (1 for real tokens, 0 for padding, e.g. from
-    :func:`seqlib.masking.sequence_mask`), every output is a weighted sum
+    :func:`seqlib.loss.masking.sequence_mask`), every output is a weighted sum
     ``sum w_bt l_bt`` over the reduced axes divided by a denominator that
     depends on the weights only:
 
@@ -463,7 +463,7 @@ def sequence_loss_and_grad(
         gradient of the sum of the entries of ``loss`` (of ``loss`` itself for
         the scalar default), up to rounding.  In the memory layout of
         ``logits`` when some order of their leading axes makes them
-        contiguous (C order, or time-major as :func:`seqlib.readout.linear_forward`
+        contiguous (C order, or time-major as :func:`seqlib.cells.readout.linear_forward`
         returns them), otherwise C-ordered.
 
     Raises

@@ -12,7 +12,7 @@ The chain of definitions follows the chapter:
   its labels and a KL divergence (:func:`entropy_kl_split`).
 
 The sequence loss built on them (chapter "Sequence Loss") is
-:mod:`seqlib.seq_loss`; :mod:`seqlib.loss` re-exports both.
+:mod:`seqlib.loss.seq_loss`; :mod:`seqlib.loss` re-exports both.
 
 >>> import numpy as np
 >>> p = softmax(np.array([0.0, np.log(3.0)]))

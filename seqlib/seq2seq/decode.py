@@ -4,8 +4,8 @@ At test time no target is given: the decoder feeds back its own previous
 output, one token at a time (free running), and stops at EOS or a length
 limit.  Each step is one step of the same cell and readout as training
 (:func:`seqlib.seq2seq.decoder_inputs`, the cell's forward on a sequence of
-length 1, :func:`seqlib.readout.linear_forward`) followed by a stable
-:func:`seqlib.softmax_ce.log_softmax`.  Each public function checks its
+length 1, :func:`seqlib.cells.readout.linear_forward`) followed by a stable
+:func:`seqlib.loss.softmax_ce.log_softmax`.  Each public function checks its
 arguments once, at the start (every parameter array in full, each source
 named ``sources[b]``); the steps then run the layers' unchecked cores.  A hypothesis' score is the sum of the
 log-probabilities of its tokens, log p̂(y | x) by the chain rule

@@ -17,10 +17,10 @@ eq. ``seq_prob_chain`` (``s2s_chain``) and the loss
 is the weighted sequence cross-entropy (eqs. ``ce_loss_seq``,
 ``seq_loss_weighted``) with the padding masked.  Nothing here is a second
 implementation: the recurrences are the cell's own forward and backward
-passes (:func:`seqlib.rnn.rnn_forward` / :func:`seqlib.rnn.rnn_backward`
-for the vanilla RNN, :mod:`seqlib.lstm`, :mod:`seqlib.gru`), the readout is :mod:`seqlib.readout`, the
-loss :func:`seqlib.seq_loss.sequence_loss_and_grad`, the masks those of
-:mod:`seqlib.masking`.  Only the embeddings (a row lookup, whose gradient
+passes (:func:`seqlib.cells.rnn.rnn_forward` / :func:`seqlib.cells.rnn.rnn_backward`
+for the vanilla RNN, :mod:`seqlib.cells.lstm`, :mod:`seqlib.cells.gru`), the readout is :mod:`seqlib.cells.readout`, the
+loss :func:`seqlib.loss.seq_loss.sequence_loss_and_grad`, the masks those of
+:mod:`seqlib.loss.masking`.  Only the embeddings (a row lookup, whose gradient
 is a scatter-add) and the bridge (a gather at each source's last real step)
 are new.
 
@@ -28,7 +28,7 @@ Arguments are checked once, where a caller enters: each public function
 checks its own, in full and in the caller's words (``params['dec_W_hh']``,
 ``sources[3]``, ``candidates[0]``, ``batch.src``); every parameter array is
 checked whole, the rows a batch does not use included.  The layers then run
-as their private cores (:func:`seqlib.rnn._rnn_forward_core` and the like),
+as their private cores (:func:`seqlib.cells.rnn._rnn_forward_core` and the like),
 which trust their inputs and check nothing again.
 
 The cell is a parameter (:class:`Cell`): the vanilla RNN, the LSTM or the
@@ -81,7 +81,7 @@ class Cell:
         ``forward(x (B, T, D), h0 (B, H), params) -> (h (B, T, H), cache)``.
         For the three cells of :data:`CELLS` this is the cell's core, which
         checks nothing: the model functions check their arguments once, at
-        the edge (call :func:`seqlib.rnn.rnn_forward` and the like to have
+        the edge (call :func:`seqlib.cells.rnn.rnn_forward` and the like to have
         them checked).
     backward : callable
         ``backward(dh (B, T, H), cache) -> dict`` with ``"x"``, ``"h0"`` and
@@ -153,8 +153,8 @@ _GRU = Cell(
 )
 #: Each cell's parameter shapes, with the input size as "D".
 _CELL_SHAPES = {"rnn": _RNN_SHAPES, "lstm": _LSTM_SHAPES, "gru": _GRU_SHAPES}
-#: name -> Cell: the vanilla tanh RNN, the LSTM (:mod:`seqlib.lstm`; the bridge
-#: passes h, the decoder's memory cell starts at 0) and the GRU (:mod:`seqlib.gru`).
+#: name -> Cell: the vanilla tanh RNN, the LSTM (:mod:`seqlib.cells.lstm`; the bridge
+#: passes h, the decoder's memory cell starts at 0) and the GRU (:mod:`seqlib.cells.gru`).
 CELLS: dict[str, Cell] = {"rnn": _RNN, "lstm": _LSTM, "gru": _GRU}
 _BUILTIN = dict(CELLS)
 
@@ -218,7 +218,7 @@ class Seq2SeqBatch:
     tgt : ndarray (B, L) int
         Targets ``[y_0, ..., y_{L_b-1} = eos]``, padded with ``eos``.
     weights : ndarray (B, L) float
-        The mask ``l < L_b`` (:func:`seqlib.masking.sequence_mask`).
+        The mask ``l < L_b`` (:func:`seqlib.loss.masking.sequence_mask`).
     """
 
     src: Array
@@ -505,7 +505,7 @@ _NORM_FLAGS = {"token": (True, True, False, False), "sequence": (False, False, F
 
 def seq2seq_loss(params: Mapping[str, Array], batch: Seq2SeqBatch, config: Seq2SeqConfig,
                  normalise: str = "token") -> float:
-    """The teacher-forced loss: :func:`seqlib.seq_loss.sequence_loss` on the padded targets.
+    """The teacher-forced loss: :func:`seqlib.loss.seq_loss.sequence_loss` on the padded targets.
 
     ``normalise="token"``: summed token losses / number of real target tokens;
     ``"sequence"``: summed token losses / number of sequences B.

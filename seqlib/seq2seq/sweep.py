@@ -7,7 +7,7 @@ chapter runs on its own, and each needs the same two questions answered:
 *which runs belong to a variant*, and *what is one measurement across its
 seeds*::
 
-    >>> from seqlib.seq2seq_sweep import seq2seq_sweep
+    >>> from seqlib.seq2seq.sweep import seq2seq_sweep
     >>> sweep = seq2seq_sweep()
     >>> sweep.variants[:2]
     ('forward', 'reversed')
@@ -110,7 +110,7 @@ class Seq2SeqSweep:
 def seq2seq_sweep() -> Seq2SeqSweep:
     """The committed sweep behind the chapter: ``sweeps/results/seq2seq.json``.
 
-    Loaded with :func:`seqlib.committed.results` (name ``"seq2seq"``), so it
+    Loaded with :func:`seqlib.book.committed.results` (name ``"seq2seq"``), so it
     works from the repository and from an installed wheel alike.
     """
     from ..book.committed import results

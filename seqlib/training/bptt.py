@@ -4,7 +4,7 @@ Two schemes, both described by a (T, T) boolean *truncation mask* with
 ``mask[t-1, k-1]`` saying whether the gradient of the loss ℓ_t reaches the
 state h_k (1-based t, k; only k <= t can be True):
 
-* chunked truncation ``truncate=k`` of :func:`seqlib.rnn.rnn_backward`
+* chunked truncation ``truncate=k`` of :func:`seqlib.cells.rnn.rnn_backward`
   (eq. ``bptt_truncated``): no gradient crosses h_k -> h_{k+1},
   h_{2k} -> h_{2k+1}, ...; its mask is :func:`chunked_mask`.
 * TBPTT(k1, k2) of Williams & Peng (1990) and Sutskever (2013) (eq. ``tbptt_k1k2``):
@@ -121,7 +121,7 @@ def rnn_backward_tbptt(dh: Array, cache: RNNCache, k1: int, k2: int) -> dict[str
     dh : array_like (B, T, H)
         ∂ℓ_t/∂h_t from outside the recurrence.
     cache : RNNCache
-        From :func:`seqlib.rnn.rnn_forward`.
+        From :func:`seqlib.cells.rnn.rnn_forward`.
     k1 : int >= 1
         Block length.
     k2 : int >= k1
@@ -131,7 +131,7 @@ def rnn_backward_tbptt(dh: Array, cache: RNNCache, k1: int, k2: int) -> dict[str
     -------
     dict
         Keys ``"x"`` (B, T, D), ``"h0"`` (B, H), ``"W_xh"`` (D, H),
-        ``"W_hh"`` (H, H), ``"b_h"`` (H,), as :func:`seqlib.rnn.rnn_backward`.
+        ``"W_hh"`` (H, H), ``"b_h"`` (H,), as :func:`seqlib.cells.rnn.rnn_backward`.
     """
     k1, k2 = _check_k1_k2(k1, k2)
     dh = _check_backward_args(dh, cache)

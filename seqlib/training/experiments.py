@@ -7,7 +7,7 @@ introduces the model shows that code; the others call these helpers, which
 run the same code with the same defaults (and the same seeds as
 ``sweeps/experiments.py``)::
 
-    >>> from seqlib.experiments import reber_eval_set, train_reber_lm
+    >>> from seqlib.training.experiments import reber_eval_set, train_reber_lm
     >>> strings, eval_lm = reber_eval_set(50)
     >>> params, hist = train_reber_lm(seed=1, eval_data=eval_lm, steps=2)
     >>> len(hist.loss)
@@ -32,7 +32,7 @@ Array = np.ndarray
 
 
 def reber_batches(rng: np.random.Generator | int, batch: int = 32) -> tuple[Array, Array, Array]:
-    """A batch of ``batch`` fresh embedded Reber strings, as :func:`seqlib.data.lm_batch`.
+    """A batch of ``batch`` fresh embedded Reber strings, as :func:`seqlib.training.data.lm_batch`.
 
     Parameters
     ----------
@@ -85,16 +85,16 @@ def train_reber_lm(
 ) -> tuple[dict[str, Array], TrainingHistory]:
     """Train the chapter's Reber language model from seed ``seed``.
 
-    The weights are drawn with ``rng=seed`` (:func:`seqlib.init.init_rnn_params`,
+    The weights are drawn with ``rng=seed`` (:func:`seqlib.cells.init.init_rnn_params`,
     ``V = len(REBER_VOCAB)`` inputs and outputs), the batches with
     ``rng=seed + 4`` (:func:`reber_batches`), and Adam updates them for
-    ``steps`` steps (:func:`seqlib.train.train_rnn`).
+    ``steps`` steps (:func:`seqlib.training.train.train_rnn`).
 
     Parameters
     ----------
     truncate : None, int or (int, int)
         The backward pass: full BPTT (None), chunked truncation every
-        ``truncate`` steps, or TBPTT(k1, k2), as :func:`seqlib.train.loss_and_grads`.
+        ``truncate`` steps, or TBPTT(k1, k2), as :func:`seqlib.training.train.loss_and_grads`.
     seed : int
         Seed of the weights; the batches use ``seed + 4``.
     eval_data : tuple, optional

@@ -5,8 +5,8 @@ a linear readout maps the last state h_T to a prediction ŷ = h_T W_y + b_y,
 and the loss is the mean squared error.  The gradient enters the recurrence
 only at step T, so everything the first steps learn has to come back through
 T - 1 steps of the backward pass: the setting of the gated-units chapter.
-Optimiser and clipping are :class:`seqlib.optim.Adam` and
-:func:`seqlib.clip.clip_by_global_norm`.
+Optimiser and clipping are :class:`seqlib.training.optim.Adam` and
+:func:`seqlib.training.clip.clip_by_global_norm`.
 """
 
 from __future__ import annotations
@@ -43,9 +43,9 @@ def init_last_state_model(
 ) -> dict[str, Array]:
     """Parameters of a cell plus a readout ``W_y`` (H, 1), ``b_y`` (1,), float64.
 
-    The cell's are those of :func:`seqlib.init.init_rnn_params` (orthogonal
-    ``W_hh``), :func:`seqlib.lstm.init_lstm_params` (with ``forget_bias``) or
-    :func:`seqlib.gru.init_gru_params`.
+    The cell's are those of :func:`seqlib.cells.init.init_rnn_params` (orthogonal
+    ``W_hh``), :func:`seqlib.cells.lstm.init_lstm_params` (with ``forget_bias``) or
+    :func:`seqlib.cells.gru.init_gru_params`.
     """
     check_choice(arch, "arch", ARCHS)
     rng = _as_rng(rng)

@@ -1,7 +1,7 @@
 """Gradient-flow diagnostics for the BPTT chapter: how far back do gradients reach?
 
-All functions run the very same backward step as :func:`seqlib.rnn.rnn_backward`
-(:func:`seqlib.rnn._backprop_windows` / ``_bptt_step``), only seeded differently.
+All functions run the very same backward step as :func:`seqlib.cells.rnn.rnn_backward`
+(:func:`seqlib.cells.rnn._backprop_windows` / ``_bptt_step``), only seeded differently.
 """
 
 from __future__ import annotations
@@ -43,9 +43,9 @@ def loss_to_state_norms(dh: Array, cache: RNNCache, truncate: int | None = None)
     dh : array_like (B, T, H)
         ``dh[:, t-1]`` is the direct gradient ∂ℓ_t/∂h_t of the loss at step t.
     cache : RNNCache
-        From :func:`seqlib.rnn.rnn_forward`.
+        From :func:`seqlib.cells.rnn.rnn_forward`.
     truncate : int >= 1 or None
-        Chunked truncation as in :func:`seqlib.rnn.rnn_backward`.
+        Chunked truncation as in :func:`seqlib.cells.rnn.rnn_backward`.
 
     Returns
     -------
@@ -75,9 +75,9 @@ def state_gradient_norms(dh: Array, cache: RNNCache, truncate: int | None = None
     dh : array_like (B, T, H)
         Direct gradients ∂ℓ_t/∂h_t.
     cache : RNNCache
-        From :func:`seqlib.rnn.rnn_forward`.
+        From :func:`seqlib.cells.rnn.rnn_forward`.
     truncate : int >= 1 or None
-        Chunked truncation as in :func:`seqlib.rnn.rnn_backward`.
+        Chunked truncation as in :func:`seqlib.cells.rnn.rnn_backward`.
 
     Returns
     -------
@@ -97,12 +97,12 @@ def jacobian_product_norms(cache: RNNCache, batch_index: int = 0) -> Array:
 
     dh_t/dh_k = diag(f'(a_t)) W_hh^T ··· diag(f'(a_{k+1})) W_hh^T for one
     sequence of the batch, computed by back-propagating the H identity rows
-    as a batch through the backward step of :func:`seqlib.rnn.rnn_backward`.
+    as a batch through the backward step of :func:`seqlib.cells.rnn.rnn_backward`.
 
     Parameters
     ----------
     cache : RNNCache
-        From :func:`seqlib.rnn.rnn_forward`, states h_1..h_T (B, T, H).
+        From :func:`seqlib.cells.rnn.rnn_forward`, states h_1..h_T (B, T, H).
     batch_index : int
         Which sequence of the batch, ``0 <= batch_index < B``.
 

@@ -8,7 +8,7 @@ step k.  So dℓ_t/dc_k here is what reaches c_k from step k+1 on,
 dℓ_t/dc_t = 0: the row vector (dℓ_t/dh_k, dℓ_t/dc_k) is
 (∂ℓ_t/∂h_t, 0) ds_t/ds_k, with the state Jacobians of
 :func:`lstm_state_jacobian`.  Both are computed with the very backward step
-of :func:`seqlib.lstm.lstm_backward` (``_lstm_step_back``), seeded with the
+of :func:`seqlib.cells.lstm.lstm_backward` (``_lstm_step_back``), seeded with the
 loss at step t only.  All losses are back-propagated at once:
 the loss index is one more batch axis.
 """
@@ -42,9 +42,9 @@ def lstm_loss_to_state_norms(dh: Array, cache: LSTMCache, truncate: int | None =
     dh : array_like (B, T, H)
         ``dh[:, t-1]`` is the direct gradient ∂ℓ_t/∂h_t of the loss at step t.
     cache : LSTMCache
-        From :func:`seqlib.lstm.lstm_forward`.
+        From :func:`seqlib.cells.lstm.lstm_forward`.
     truncate : int >= 1 or None
-        Chunked truncation as in :func:`seqlib.lstm.lstm_backward`.
+        Chunked truncation as in :func:`seqlib.cells.lstm.lstm_backward`.
 
     Returns
     -------
@@ -146,7 +146,7 @@ def lstm_state_jacobian(cache: LSTMCache, t: int, batch_index: int = 0) -> Array
     Entry ``[i, j]`` is ∂s_{t,i}/∂s_{t-1,j} with s = (h, c) concatenated:
     the blocks are ``[[∂h_t/∂h_{t-1}, ∂h_t/∂c_{t-1}], [∂c_t/∂h_{t-1}, ∂c_t/∂c_{t-1}]]``,
     and ``∂c_t/∂c_{t-1} = diag(f_t)``.  Computed by back-propagating the 2H
-    identity rows through one step of :func:`seqlib.lstm.lstm_backward`.
+    identity rows through one step of :func:`seqlib.cells.lstm.lstm_backward`.
 
     Parameters
     ----------

@@ -2,11 +2,11 @@
 
 The model is the book's: the Elman recurrence (eqs. ``rnn_preact``,
 ``rnn_state``) and the linear readout (eq. ``rnn_readout``), with parameters
-``W_xh, W_hh, b_h, W_hy, b_y`` as made by :func:`seqlib.init.init_rnn_params`
+``W_xh, W_hh, b_h, W_hy, b_y`` as made by :func:`seqlib.cells.init.init_rnn_params`
 and the initial state ``h0 = 0``.  Two losses:
 
 * ``loss="ce"``: the weighted sequence cross-entropy
-  (:func:`seqlib.seq_loss.sequence_loss`, eq. ``seq_loss_weighted``), for
+  (:func:`seqlib.loss.seq_loss.sequence_loss`, eq. ``seq_loss_weighted``), for
   next-token prediction with targets ``(B, T)`` and weights ``(B, T)``;
 * ``loss="mse"``: a regression read out at the **last step only**,
   ``L = mean_b mean_v (o_{T,bv} - y_{bv})^2`` with targets ``y`` of shape
@@ -16,7 +16,7 @@ One training step computes the loss, back-propagates through the readout and
 through time (full BPTT, chunked truncation, eq. ``bptt_truncated``, or
 TBPTT(k1, k2), eq. ``tbptt_k1k2``, with the block gradients summed at fixed
 parameters), optionally clips the gradient (eqs. ``clip_norm``,
-``clip_value``) and lets an optimizer of :mod:`seqlib.optim` update the
+``clip_value``) and lets an optimizer of :mod:`seqlib.training.optim` update the
 parameters in place.  :func:`train_rnn` repeats this and returns a
 :class:`TrainingHistory`.
 """
@@ -332,7 +332,7 @@ def train_rnn(
     Parameters
     ----------
     params : dict
-        Modified in place (keys as :func:`seqlib.init.init_rnn_params`).
+        Modified in place (keys as :func:`seqlib.cells.init.init_rnn_params`).
     batches : callable
         ``batches(rng) -> (x, targets)`` or ``(x, targets, weights)``, drawing
         from the Generator it is given.
