@@ -12,7 +12,8 @@ The chain of definitions follows the chapter:
   its labels and a KL divergence (:func:`entropy_kl_split`).
 
 The sequence loss built on them (chapter "Sequence Loss") is
-:mod:`seqlib.loss.seq_loss`; :mod:`seqlib.loss` re-exports both.
+:mod:`seqlib.loss.seq_loss`; :mod:`seqlib.loss` re-exports both (and the
+masks of :mod:`seqlib.loss.masking`).
 
 >>> import numpy as np
 >>> p = softmax(np.array([0.0, np.log(3.0)]))
