@@ -6,7 +6,7 @@ file system for them; it asks for a result by name::
 
     >>> import seqlib as sl
     >>> sorted(sl.RESULTS)[:3]
-    ['bench', 'bench_gated', 'bench_openblas_env']
+    ['bench', 'bench_edge_checks', 'bench_gated']
 
 :func:`results` looks in the package's own copy first (``seqlib/_results/``,
 which the book's build fills from the repository when it builds the wheel,
@@ -40,6 +40,7 @@ RESULTS: dict[str, str] = {
     "bench_openblas_env": "bench/results-openblas-env.json",
     "bench_torch_paths": "bench/results-torch-paths.json",
     "bench_step_parts": "bench/results-step-parts.json",
+    "bench_edge_checks": "bench/results-edge-checks.json",
 }
 
 _PACKAGE = Path(__file__).resolve().parents[1]  # seqlib/, this file is seqlib/book/committed.py
