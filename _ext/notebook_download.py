@@ -141,7 +141,7 @@ def build_wheel(app: Sphinx, exception) -> None:
     if not (root / "pyproject.toml").is_file() or not (root / "seqlib").is_dir():
         return  # a book without seqlib (the probe books of tests/browser): no wheel
     files = sorted(p for p in (root / "seqlib").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    # the committed results the chapters read (seqlib.committed.RESULTS), shipped in the wheel
+    # the committed results the chapters read (seqlib.book.committed.RESULTS), shipped in the wheel
     results = sorted(p for pattern in ("sweeps/results/*.json", "sweeps/results/*.npz", "bench/results*.json")
                      for p in root.glob(pattern))
     files += results

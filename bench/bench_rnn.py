@@ -8,9 +8,11 @@ Run with ``make bench`` (or ``python bench/bench_rnn.py --quick``).  Prints
 2. for each size, the fwd+bwd time of the RNN alone (``rnn_forward`` +
    ``rnn_backward``) and of the whole model (RNN + linear readout +
    ``sequence_loss`` and their backward passes), for a plain per-step numpy
-   implementation and for seqlib two ways: "seqlib", as ``train_rnn`` runs a
-   step (a reused :class:`seqlib.Workspace`, one softmax for the loss and its
-   gradient via ``sequence_loss_and_grad``), and "fresh", the functions the
+   implementation and for seqlib two ways: "seqlib", the step ``train_rnn``
+   takes, through the public layer functions (a reused
+   :class:`seqlib.Workspace`, one softmax for the loss and its gradient via
+   ``sequence_loss_and_grad``; ``bench_edge_checks.py`` compares it with
+   ``loss_and_grads``, which checks once), and "fresh", the functions the
    chapters teach called one by one with every array new; with the FLOP count, the achieved GFLOP/s
    and the fraction of the matmul bound, plus the time of the model's matmuls
    alone at their actual shapes, in the faster of two forms (a shape-aware
@@ -199,10 +201,21 @@ def seqlib_rnn_fwd_bwd(x, h0, W_xh, W_hh, b_h, dh, workspace=None):
 
 
 def seqlib_model_fwd_bwd(x, targets, weights, p, workspace=None):
-    """One training step's fwd+bwd, :func:`seqlib.loss_and_grads` as ``train_rnn`` calls it: the
-    arguments checked once at its edge, then the layers' unchecked cores, one softmax for the loss and
-    its gradient, the large arrays in a reused workspace, no dx matmul (x is data)."""
-    return seqlib.loss_and_grads(p, x, targets, weights, workspace=workspace)
+    """One training step's fwd+bwd as the committed ``results.json`` timed it: the public layer
+    functions one by one (each checking its own arguments), one softmax for the loss and its gradient,
+    the large arrays in a reused workspace, no dx matmul (x is data).
+
+    :func:`seqlib.loss_and_grads` (what ``train_rnn`` calls) runs the same computation but checks its
+    arguments once, at its edge, and then calls the layers' unchecked cores; ``bench_edge_checks.py``
+    times the two side by side (``results-edge-checks.json``).
+    """
+    h, rcache = seqlib.rnn_forward(x, None, p["W_xh"], p["W_hh"], p["b_h"], workspace=workspace)
+    logits, lcache = seqlib.linear_forward(h, p["W_hy"], p["b_y"], workspace=workspace)
+    loss, dlogits = seqlib.sequence_loss_and_grad(logits, targets, weights, workspace=workspace)
+    gl = seqlib.linear_backward(dlogits, lcache, workspace=workspace)
+    gr = seqlib.rnn_backward(gl["h"], rcache, input_grad=False,  # x is data: no dx matmul
+                             workspace=workspace, overwrite_dh=True)  # gl["h"] is scratch
+    return loss, {"W_xh": gr["W_xh"], "W_hh": gr["W_hh"], "b_h": gr["b_h"], "W_hy": gl["W"], "b_y": gl["b"]}
 
 
 def seqlib_model_fwd_bwd_separate(x, targets, weights, p):

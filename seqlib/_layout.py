@@ -1,7 +1,7 @@
 """Memory layout helpers: arrays seen as 2-D rows whatever the order of their leading axes.
 
 The RNN stores its (B, T, ...) arrays time-major, as transposed views of
-(T, B, ...) buffers (see :mod:`seqlib.rnn`).  These helpers let the readout
+(T, B, ...) buffers (see :mod:`seqlib.cells.rnn`).  These helpers let the readout
 and the loss treat such a view as one (T*B, K) matrix without copying it, so
 that their work is one BLAS call over rows that lie next to each other.
 """

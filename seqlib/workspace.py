@@ -9,9 +9,9 @@ size this costs as much as a fifth of the whole step (see the appendix "How
 fast is seqlib?").
 
 A :class:`Workspace` keeps those arrays between calls.  Pass the same one to
-:func:`seqlib.rnn.rnn_forward`, :func:`seqlib.readout.linear_forward`,
-:func:`seqlib.seq_loss.sequence_loss_and_grad`, :func:`seqlib.readout.linear_backward`
-and :func:`seqlib.rnn.rnn_backward` in a loop, and after the first step they
+:func:`seqlib.cells.rnn.rnn_forward`, :func:`seqlib.cells.readout.linear_forward`,
+:func:`seqlib.loss.seq_loss.sequence_loss_and_grad`, :func:`seqlib.cells.readout.linear_backward`
+and :func:`seqlib.cells.rnn.rnn_backward` in a loop, and after the first step they
 allocate nothing large::
 
     ws = Workspace()

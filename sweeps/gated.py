@@ -1,7 +1,7 @@
 """Sweep for the gated-units chapter: the adding problem at T = 100, vanilla RNN vs LSTM vs GRU.
 
 For each architecture and each seed: train on fresh batches with Adam and
-global-norm clipping (:func:`seqlib.gated_train.train_last_state`) for at most
+global-norm clipping (:func:`seqlib.training.gated_train.train_last_state`) for at most
 ``STEPS`` steps, measure the held-out MSE every ``EVAL_EVERY`` steps, and stop
 as soon as it is below ``SOLVED`` (a seed "solves" the task if it gets there
 within the budget).  The constant predictor has MSE 1/6; the predictor that
@@ -42,8 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import seqlib as sl  # noqa: E402
-from seqlib import gradflow_gated as gfg  # noqa: E402
-from seqlib.gated_train import init_last_state_model, train_last_state  # noqa: E402
+from seqlib.training import gradflow_gated as gfg  # noqa: E402
+from seqlib.training.gated_train import init_last_state_model, train_last_state  # noqa: E402
 
 T = 100           # sequence length
 H = 32            # hidden size of every cell

@@ -24,9 +24,9 @@ For every run, at initialisation and after training (where the run stopped),
 the gradient reach on held-out inputs: G[T, k] / G[T, T] with
 G[T, k] = ||dℓ_T/ds_k||, the gradient that a direct gradient at the last
 step only sends back to the state s_k (for the LSTM the whole state
-(h_k, c_k), as ``hypot`` of :func:`seqlib.gradflow_gated.lstm_state_gradient_norms`;
-for the RNN :func:`seqlib.gradflow.state_gradient_norms`, for the GRU
-:func:`seqlib.gradflow_gated.gru_state_gradient_norms`).  This is the last
+(h_k, c_k), as ``hypot`` of :func:`seqlib.training.gradflow_gated.lstm_state_gradient_norms`;
+for the RNN :func:`seqlib.training.gradflow.state_gradient_norms`, for the GRU
+:func:`seqlib.training.gradflow_gated.gru_state_gradient_norms`).  This is the last
 row of the G[t, k] that ``sweeps/gated.py`` saves and the chapter's
 "reach", G[T, 1] / G[T, T], on the same 8 held-out sequences
 (``adding_problem(8, 100, rng=4242)``) with the same random direct gradient
@@ -68,8 +68,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "sweeps"))
 
 import seqlib as sl  # noqa: E402
-from seqlib import gradflow_gated as gfg  # noqa: E402
-from seqlib.gated_train import init_last_state_model, last_state_forward, train_last_state  # noqa: E402
+from seqlib.training import gradflow_gated as gfg  # noqa: E402
+from seqlib.training.gated_train import init_last_state_model, last_state_forward, train_last_state  # noqa: E402
 
 from gated import BATCH, CLIP, EVAL_EVERY, FLOW_B, FORGET_BIAS, H, LR, N_EVAL, SEEDS, SOLVED, STEPS, T  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Multi-seed sweep behind the claims of the sequence-to-sequence chapter.
 
-Task: numbers to English words (:mod:`seqlib.seq2seq_data`), splits from
+Task: numbers to English words (:mod:`seqlib.seq2seq.data`), splits from
 ``number_splits(seed=0)``: 1- to 4-digit numbers for training, validation and
 test (pairwise disjoint), 5-digit numbers as the length-generalisation set.
 Model: the encoder-decoder of :mod:`seqlib.seq2seq`, with the vanilla tanh
@@ -58,7 +58,7 @@ sys.path.insert(0, str(ROOT))
 
 import seqlib as sl  # noqa: E402
 from seqlib import seq2seq as s2  # noqa: E402
-from seqlib import seq2seq_data as nd  # noqa: E402
+from seqlib.seq2seq import data as nd  # noqa: E402
 
 SEEDS = tuple(range(6))
 VARIANTS = ("forward", "reversed", "context", "per_sequence", "lstm", "gru")

@@ -77,7 +77,7 @@ sys.path.insert(0, str(ROOT / "sweeps"))
 
 import seqlib as sl  # noqa: E402
 from seqlib import seq2seq as s2  # noqa: E402
-from seqlib import seq2seq_data as nd  # noqa: E402
+from seqlib.seq2seq import data as nd  # noqa: E402
 
 from seq2seq import (BATCH, BEAM, CLIP, EVAL_EVERY, LR, MAX_LEN, SEEDS, SPLIT_SEED, STEPS,  # noqa: E402
                      WINDOW, H, config, exact, sources)

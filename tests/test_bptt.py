@@ -1,4 +1,4 @@
-"""Tests for seqlib.bptt: truncation masks and TBPTT(k1, k2)."""
+"""Tests for seqlib.training.bptt: truncation masks and TBPTT(k1, k2)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqlib.activations import ACTIVATIONS
-from seqlib.bptt import chunked_mask, rnn_backward_tbptt, truncation_mask
-from seqlib.gradcheck import gradcheck
-from seqlib.gradflow import _per_loss_deltas
-from seqlib.rnn import rnn_backward, rnn_forward
+from seqlib.cells.activations import ACTIVATIONS
+from seqlib.training.bptt import chunked_mask, rnn_backward_tbptt, truncation_mask
+from seqlib.book.gradcheck import gradcheck
+from seqlib.training.gradflow import _per_loss_deltas
+from seqlib.cells.rnn import rnn_backward, rnn_forward
 
 ACTS = sorted(ACTIVATIONS)
 NAMES = ("x", "h0", "W_xh", "W_hh", "b_h")

@@ -1,4 +1,4 @@
-"""Tests for seqlib.bptt_example: the running example of the BPTT chapter."""
+"""Tests for seqlib.book.bptt_example: the running example of the BPTT chapter."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import seqlib as sl
-from seqlib.bptt_example import all_gradients, direct_gradients, flow_setup, forward, make_problem
+from seqlib.book.bptt_example import all_gradients, direct_gradients, flow_setup, forward, make_problem
 
 
 def test_make_problem_shapes_and_draws():

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from seqlib.clip import clip_by_global_norm, clip_by_value, global_norm
+from seqlib.training.clip import clip_by_global_norm, clip_by_value, global_norm
 
 
 def _grads(seed=0, scale=1.0, dtype=np.float64):

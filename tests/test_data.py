@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqlib.data import (
+from seqlib.training.data import (
     REBER_BOS,
     REBER_EOS,
     REBER_ALPHABET,

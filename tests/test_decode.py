@@ -1,4 +1,4 @@
-"""Tests for seqlib.decode: greedy, beam search, exactness against enumeration."""
+"""Tests for seqlib.seq2seq.decode: greedy, beam search, exactness against enumeration."""
 
 import itertools
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import seqlib.seq2seq as s2
-from seqlib.decode import beam_search, greedy_decode
+from seqlib.seq2seq.decode import beam_search, greedy_decode
 
 
 def _tiny(seed, context=False, cell="rnn"):
@@ -90,7 +90,7 @@ def test_length_limit_stops_decoding():
 
 
 def test_trace_records_each_step():
-    from seqlib.decode import BeamStep
+    from seqlib.seq2seq.decode import BeamStep
     cfg, p = _tiny(1)
     trace = []
     hyps = beam_search(p, [0, 1], cfg, 2, 5, trace=trace)

@@ -1,4 +1,4 @@
-"""seqlib.diagrams: the box-and-arrow primitives of the RNN chapter's drawings."""
+"""seqlib.book.diagrams: the box-and-arrow primitives of the RNN chapter's drawings."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
 
-from seqlib.diagrams import BOX_H, BOX_W, COLORS, HALF, _edge, arrow, box, chain, frame  # noqa: E402
+from seqlib.book.diagrams import BOX_H, BOX_W, COLORS, HALF, _edge, arrow, box, chain, frame  # noqa: E402
 
 
 @pytest.fixture

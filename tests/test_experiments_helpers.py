@@ -1,4 +1,4 @@
-"""seqlib.experiments: the Experiments chapter's language model, shared by its pages."""
+"""seqlib.training.experiments: the Experiments chapter's language model, shared by its pages."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import seqlib as sl
-from seqlib.experiments import reber_batches, reber_eval_set, reber_sample_entropy, train_reber_lm
+from seqlib.training.experiments import reber_batches, reber_eval_set, reber_sample_entropy, train_reber_lm
 
 
 def test_batches_are_the_chapter_batches() -> None:

@@ -1,4 +1,4 @@
-"""Tests for seqlib.gradflow: gradient-flow diagnostics."""
+"""Tests for seqlib.training.gradflow: gradient-flow diagnostics."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqlib.activations import ACTIVATIONS
-from seqlib.bptt import chunked_mask
-from seqlib.gradflow import (
+from seqlib.cells.activations import ACTIVATIONS
+from seqlib.training.bptt import chunked_mask
+from seqlib.training.gradflow import (
     _per_loss_deltas,
     jacobian_product_norms,
     loss_to_state_norms,
@@ -19,7 +19,7 @@ from seqlib.gradflow import (
     spectral_radius,
     state_gradient_norms,
 )
-from seqlib.rnn import _backprop_windows, _chunk_windows, rnn_backward, rnn_forward
+from seqlib.cells.rnn import _backprop_windows, _chunk_windows, rnn_backward, rnn_forward
 
 ACTS = sorted(ACTIVATIONS)
 

@@ -1,4 +1,4 @@
-"""Tests for seqlib.gradflow_gated (G[t, k] and state Jacobians of gated cells) and seqlib.gated_train."""
+"""Tests for seqlib.training.gradflow_gated (G[t, k] and state Jacobians of gated cells) and seqlib.training.gated_train."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 import seqlib as sl
-from seqlib.gated_train import ARCHS, init_last_state_model, last_state_loss_and_grads, train_last_state
-from seqlib.gradcheck import gradcheck
-from seqlib.gradflow_gated import (gru_loss_to_state_norms, lstm_cell_path_products, lstm_jacobian_products,
+from seqlib.training.gated_train import ARCHS, init_last_state_model, last_state_loss_and_grads, train_last_state
+from seqlib.book.gradcheck import gradcheck
+from seqlib.training.gradflow_gated import (gru_loss_to_state_norms, lstm_cell_path_products, lstm_jacobian_products,
                                    lstm_loss_to_state_norms, lstm_state_jacobian)
-from seqlib.gru import gru_backward, gru_forward
-from seqlib.lstm import lstm_backward, lstm_forward
+from seqlib.cells.gru import gru_backward, gru_forward
+from seqlib.cells.lstm import lstm_backward, lstm_forward
 
 B, T, D, H = 2, 8, 3, 4
 
@@ -142,7 +142,7 @@ def test_init_last_state_model_checks():
 
 def test_state_gradient_norms_are_the_backward_pass_deltas():
     """Summed over all losses: ||dL/dh_1|| (h_1, c_1 as state) equals the h0-gradient of the run from step 1."""
-    from seqlib.gradflow_gated import gru_state_gradient_norms, lstm_state_gradient_norms
+    from seqlib.training.gradflow_gated import gru_state_gradient_norms, lstm_state_gradient_norms
     rng = np.random.default_rng(5)
     x, dh = rng.normal(size=(B, T, D)), rng.normal(size=(B, T, H))
     p = lstm_params()

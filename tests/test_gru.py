@@ -1,4 +1,4 @@
-"""Tests for seqlib.gru: both reset variants against a textbook loop and central differences."""
+"""Tests for seqlib.cells.gru: both reset variants against a textbook loop and central differences."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqlib.gradcheck import gradcheck
-from seqlib.gru import GRUCache, gru_backward, gru_forward, gru_param_count, init_gru_params
+from seqlib.book.gradcheck import gradcheck
+from seqlib.cells.gru import GRUCache, gru_backward, gru_forward, gru_param_count, init_gru_params
 from seqlib.workspace import Workspace
 
 NAMES = ("x", "h0", "W_x", "W_h", "b_x", "b_h")

@@ -19,14 +19,14 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
-import seqlib.gated_train as gt
+import seqlib.training.gated_train as gt
 import seqlib.seq2seq as s2
-import seqlib.train as tr
-from seqlib.data import adding_problem
-from seqlib.decode import beam_search, decoder_step, greedy_decode
-from seqlib.init import init_rnn_params
-from seqlib.optim import SGD
-from seqlib.seq2seq_train import train_seq2seq
+import seqlib.training.train as tr
+from seqlib.training.data import adding_problem
+from seqlib.seq2seq.decode import beam_search, decoder_step, greedy_decode
+from seqlib.cells.init import init_rnn_params
+from seqlib.training.optim import SGD
+from seqlib.seq2seq.train import train_seq2seq
 
 SRC = [[1, 2, 3], [4], [0, 1], [2, 2]]
 TGT = [[2, 3, 4, 0], [5, 0], [0], [3, 0]]

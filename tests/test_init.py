@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from seqlib.init import (
+from seqlib.cells.init import (
     glorot_uniform,
     init_rnn_params,
     normal,

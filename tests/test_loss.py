@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from seqlib.gradcheck import gradcheck
+from seqlib.book.gradcheck import gradcheck
 from seqlib.loss import (
     LOSS_CONVENTIONS,
     cross_entropy,

@@ -1,4 +1,4 @@
-"""seqlib.loss_flags: the seven flag settings sequence_loss accepts, and only those."""
+"""seqlib.loss.loss_flags: the seven flag settings sequence_loss accepts, and only those."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from seqlib.loss import sequence_loss, sequence_loss_backward
-from seqlib.loss_flags import FLAG_NAMES, flag_settings
+from seqlib.loss.loss_flags import FLAG_NAMES, flag_settings
 
 Z = np.zeros((2, 3, 4))
 Y = np.zeros((2, 3), dtype=int)
@@ -47,6 +47,6 @@ def test_exactly_the_listed_settings_are_accepted(flags):
 
 
 def test_flag_names_are_sequence_losss_own():
-    from seqlib import seq_loss
+    from seqlib.loss import seq_loss
 
     assert FLAG_NAMES == seq_loss._FLAG_NAMES

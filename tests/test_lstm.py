@@ -1,4 +1,4 @@
-"""Tests for seqlib.lstm: forward against a textbook loop, hand-derived BPTT against central differences."""
+"""Tests for seqlib.cells.lstm: forward against a textbook loop, hand-derived BPTT against central differences."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqlib.gradcheck import gradcheck
-from seqlib.lstm import LSTMCache, init_lstm_params, lstm_backward, lstm_forward, lstm_param_count
+from seqlib.book.gradcheck import gradcheck
+from seqlib.cells.lstm import LSTMCache, init_lstm_params, lstm_backward, lstm_forward, lstm_param_count
 from seqlib.workspace import Workspace
 
 NAMES = ("x", "h0", "c0", "W_x", "W_h", "b")

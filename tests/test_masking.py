@@ -1,4 +1,4 @@
-"""Tests of seqlib.masking: sequence_mask, pad_sequences, one_hot."""
+"""Tests of seqlib.loss.masking: sequence_mask, pad_sequences, one_hot."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from seqlib.loss import cross_entropy_backward, sequence_loss, sequence_loss_backward, softmax
-from seqlib.masking import one_hot, pad_sequences, sequence_mask
+from seqlib.loss.masking import one_hot, pad_sequences, sequence_mask
 
 # ---------------------------------------------------------------------------
 # sequence_mask

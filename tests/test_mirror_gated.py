@@ -2,7 +2,7 @@
 
 ``GATED.lstmFlow`` / ``GATED.gruFlow`` run in Node on random settings and are compared with
 :func:`seqlib.widgets.gated_base.gated_flow_numbers` (seqlib's LSTM, GRU and
-:mod:`seqlib.gradflow_gated`) to 1e-9 relative; that function in turn must equal
+:mod:`seqlib.training.gradflow_gated`) to 1e-9 relative; that function in turn must equal
 :func:`seqlib.widgets.gradient_flow.gated_flow_data` (the book's data function).
 """
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from seqlib.optim import SGD, Adagrad, Adam
+from seqlib.training.optim import SGD, Adagrad, Adam
 
 
 def _setup():

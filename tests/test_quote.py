@@ -1,11 +1,11 @@
-"""seqlib.quote.round_bound: a printed bound is on the safe side of the value."""
+"""seqlib.book.quote.round_bound: a printed bound is on the safe side of the value."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from seqlib.quote import round_bound
+from seqlib.book.quote import round_bound
 
 SPECS = [".0e", ".1e", ".2e", ".0f", ".1f", ".2f", ".3f", ".0%", ".1%", ".2g", ".3g"]
 

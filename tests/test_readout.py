@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from seqlib.gradcheck import gradcheck
-from seqlib.readout import linear_backward, linear_forward
+from seqlib.book.gradcheck import gradcheck
+from seqlib.cells.readout import linear_backward, linear_forward
 
 
 def _check(shape_h, V, seed=0):

@@ -1,4 +1,4 @@
-"""Tests for seqlib.activations and seqlib.rnn (forward pass and full / chunked BPTT)."""
+"""Tests for seqlib.cells.activations and seqlib.cells.rnn (forward pass and full / chunked BPTT)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqlib.activations import ACTIVATIONS, get_activation, sigmoid
-from seqlib.gradcheck import gradcheck
-from seqlib.rnn import RNNCache, rnn_backward, rnn_forward
+from seqlib.cells.activations import ACTIVATIONS, get_activation, sigmoid
+from seqlib.book.gradcheck import gradcheck
+from seqlib.cells.rnn import RNNCache, rnn_backward, rnn_forward
 
 ACTS = sorted(ACTIVATIONS)
 NAMES = ("x", "h0", "W_xh", "W_hh", "b_h")

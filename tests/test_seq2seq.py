@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import seqlib.seq2seq as s2
-from seqlib.seq2seq_train import train_seq2seq
-from seqlib.gradcheck import gradcheck
+from seqlib.seq2seq.train import train_seq2seq
+from seqlib.book.gradcheck import gradcheck
 from seqlib.loss import log_softmax, sequence_loss
 
 SRC = [[1, 2, 3], [4], [0, 1]]
@@ -69,7 +69,7 @@ def test_normalisations_differ_by_tokens_per_sequence():
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_sequence_log_prob_is_minus_the_summed_loss_terms_and_the_stepwise_product(cell):
-    from seqlib.decode import decoder_step
+    from seqlib.seq2seq.decode import decoder_step
     cfg, p = _model(True, cell=cell)
     lp = s2.sequence_log_prob(p, SRC, TGT, cfg)
     b = s2.make_batch(SRC, TGT, cfg)
@@ -133,7 +133,7 @@ def test_training_lowers_the_loss_and_is_deterministic():
 
 def test_cell_is_a_parameter(monkeypatch):
     """A cell registered in CELLS is what the model runs (here: the RNN with relu, by name)."""
-    from seqlib.rnn import rnn_backward, rnn_forward
+    from seqlib.cells.rnn import rnn_backward, rnn_forward
     relu = s2.Cell("relu", ("W_xh", "W_hh", "b_h"),
                    lambda x, h0, q: rnn_forward(x, h0, q["W_xh"], q["W_hh"], q["b_h"], activation="relu"),
                    rnn_backward, s2.CELLS["rnn"].init)
@@ -149,7 +149,7 @@ def test_cell_is_a_parameter(monkeypatch):
 
 
 def test_training_in_chunks_with_one_optimizer_is_one_run():
-    from seqlib.optim import Adam
+    from seqlib.training.optim import Adam
     cfg, p = _model()
     q = {k: v.copy() for k, v in p.items()}
     whole = train_seq2seq(p, SRC, TGT, cfg, 20, rng=5, batch_size=2, lr=0.02)

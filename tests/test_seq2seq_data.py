@@ -1,10 +1,10 @@
-"""Tests for seqlib.seq2seq_data: the numbers-to-words task and its splits."""
+"""Tests for seqlib.seq2seq.data: the numbers-to-words task and its splits."""
 
 import numpy as np
 import pytest
 
 import seqlib.seq2seq as s2
-import seqlib.seq2seq_data as nd
+import seqlib.seq2seq.data as nd
 
 
 @pytest.mark.parametrize("n, words", [

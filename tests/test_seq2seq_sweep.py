@@ -1,4 +1,4 @@
-"""Tests for seqlib.seq2seq_sweep: the committed sweep's runs by variant and its measurements by seed."""
+"""Tests for seqlib.seq2seq.sweep: the committed sweep's runs by variant and its measurements by seed."""
 
 import doctest
 import json
@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import seqlib.seq2seq_sweep as sw
-from seqlib.seq2seq_sweep import Seq2SeqSweep, seq2seq_sweep
+import seqlib.seq2seq.sweep as sw
+from seqlib.seq2seq.sweep import Seq2SeqSweep, seq2seq_sweep
 
 REPO = Path(__file__).resolve().parents[1]
 

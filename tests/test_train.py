@@ -1,14 +1,14 @@
 import numpy as np
 import pytest
 
-import seqlib.train as tr
-from seqlib.bptt import rnn_backward_tbptt
-from seqlib.clip import global_norm
-from seqlib.data import REBER_BOS, REBER_EOS, REBER_VOCAB, adding_problem, decode_ids, embedded_reber_strings, lm_batch
-from seqlib.gradcheck import numerical_gradient, relative_error
-from seqlib.init import init_rnn_params
-from seqlib.optim import SGD, Adagrad, Adam
-from seqlib.rnn import rnn_backward, rnn_forward
+import seqlib.training.train as tr
+from seqlib.training.bptt import rnn_backward_tbptt
+from seqlib.training.clip import global_norm
+from seqlib.training.data import REBER_BOS, REBER_EOS, REBER_VOCAB, adding_problem, decode_ids, embedded_reber_strings, lm_batch
+from seqlib.book.gradcheck import numerical_gradient, relative_error
+from seqlib.cells.init import init_rnn_params
+from seqlib.training.optim import SGD, Adagrad, Adam
+from seqlib.cells.rnn import rnn_backward, rnn_forward
 
 V = len(REBER_VOCAB)
 

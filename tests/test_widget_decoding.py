@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import seqlib.seq2seq as s2
-import seqlib.seq2seq_data as nd
-from seqlib import decode
+import seqlib.seq2seq.data as nd
+from seqlib.seq2seq import decode
 from seqlib.widgets import decoding_widget, default_axes
 from seqlib.widgets import decoding as _decoding
 from seqlib.widgets._engine import packed

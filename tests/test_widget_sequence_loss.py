@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seqlib import loss, masking
+from seqlib import loss
+from seqlib.loss import masking
 from seqlib.widgets import sequence_loss_widget
 from seqlib.widgets._mirror_check import compare, node_compute, run_in_node
 from seqlib.widgets.masks import (CONVENTIONS, LAST_WEIGHT, TORCH_SCHEMES, WEIGHT_SCHEMES, SequenceLossWidget,

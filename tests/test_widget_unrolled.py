@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 import seqlib
-from seqlib import gradflow, loss, readout, rnn
+from seqlib import loss
+from seqlib.training import gradflow
+from seqlib.cells import readout, rnn
 from seqlib.widgets import unrolled_graph_widget
 from seqlib.widgets._mirror_check import compare, node_compute, run_in_node
 from seqlib.widgets.unrolled import (

@@ -20,12 +20,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seqlib._validate import all_finite, as_float_array
-from seqlib.gradcheck import gradcheck
-from seqlib.init import init_rnn_params
+from seqlib.book.gradcheck import gradcheck
+from seqlib.cells.init import init_rnn_params
 from seqlib.loss import sequence_loss, sequence_loss_and_grad, sequence_loss_backward
-from seqlib.readout import linear_backward, linear_forward
-from seqlib.rnn import rnn_backward, rnn_forward
-from seqlib.train import RNN_PARAM_NAMES, loss_and_grads
+from seqlib.cells.readout import linear_backward, linear_forward
+from seqlib.cells.rnn import rnn_backward, rnn_forward
+from seqlib.training.train import RNN_PARAM_NAMES, loss_and_grads
 from seqlib.workspace import Workspace
 
 FLAG_NAMES = ("average_across_timesteps", "average_across_batch", "sum_over_timesteps", "sum_over_batch")

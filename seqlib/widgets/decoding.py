@@ -5,13 +5,13 @@ numbers-to-words model of the sequence-to-sequence chapter, seed 0 of the
 "forward" variant of ``sweeps/seq2seq.py``) the reader picks an input number
 (presets, or any number in [0, 999999], the numbers the target vocabulary
 writes in words), a beam width and a step l of the search
-(:func:`seqlib.decode.beam_search` with a trace), and sees
+(:func:`seqlib.seq2seq.decode.beam_search` with a trace), and sees
 
 * the distribution p̂(y_l | prefix, x) over the next word after the best live
   prefix in the beam, its most probable words;
 * the candidates the beam keeps after step l with their scores
   log p̂(prefix | x), and the stopping rule (best finished against best live);
-* greedy decoding's output (:func:`seqlib.decode.greedy_decode`) and, below
+* greedy decoding's output (:func:`seqlib.seq2seq.decode.greedy_decode`) and, below
   it, beam search's, each with its log p̂(ŷ | x) and whether it is right;
 * the loss term -log p̂(y_l | y_{0:l}, x) that each target token (EOS included) contributes
   under teacher forcing (:func:`seqlib.seq2seq.sequence_log_prob` with
@@ -30,15 +30,15 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .. import decode, seq2seq, seq2seq_data
-from ..committed import results, results_path
+from ..seq2seq import data as seq2seq_data, decode, model as seq2seq
+from ..book.committed import results, results_path
 from ._engine import BookWidget, packed
 
 __all__ = ["decoding_widget", "decoding_data", "DecodingTrace", "DecodingWidget", "book_model",
            "DEFAULT_EXAMPLES", "DEFAULT_NUMBER", "BEAM_WIDTHS", "MAX_NUMBER"]
 
 # The book's model (seed 0 of the "forward" variant of sweeps/seq2seq.py) and the sweep's
-# results, whose settings hold its split seed: committed results, found by seqlib.committed
+# results, whose settings hold its split seed: committed results, found by seqlib.book.committed
 # (the wheel's copy, or the repository's sweeps/results/).
 #: The chapter's three examples among the presets (indices into ``_presets()``): a 3-digit and a
 #: 4-digit test number and a 5-digit number (a length never trained on).
@@ -54,7 +54,7 @@ DEFAULT_BEAM = 4
 #: The beam-width slider's stops; ``show(beam_width=...)`` takes any width in [1, MAX_BEAM].
 BEAM_WIDTHS: tuple[int, ...] = tuple(range(1, 9))
 MAX_BEAM = 64
-#: The largest number the target vocabulary writes (seqlib.seq2seq_data.number_to_words).
+#: The largest number the target vocabulary writes (seqlib.seq2seq.data.number_to_words).
 MAX_NUMBER = 999_999
 #: How many of the most probable next words the distribution panel lists.
 TOP = 6
@@ -81,7 +81,7 @@ def _sweep_split_seed() -> int:
 def _default_inputs(split_seed: int | None = None) -> list[int]:
     """The chapter's examples: one 3-digit and one 4-digit test number and one 5-digit number.
 
-    ``split_seed`` is that of :func:`seqlib.seq2seq_data.number_splits`; default the sweep's, so
+    ``split_seed`` is that of :func:`seqlib.seq2seq.data.number_splits`; default the sweep's, so
     that the test numbers are those the book's model was not trained on.
     """
     sp = seq2seq_data.number_splits(seed=_sweep_split_seed() if split_seed is None else split_seed)
@@ -105,13 +105,13 @@ class DecodingTrace:
     number : int
     target : list of int
         The target ids, EOS last (length L).
-    steps : list of seqlib.decode.BeamStep
+    steps : list of seqlib.seq2seq.decode.BeamStep
         One per step of the search (S of them).
-    result : list of seqlib.decode.Hypothesis
+    result : list of seqlib.seq2seq.decode.Hypothesis
         Beam search's outputs, best first.
     loss_terms : ndarray (L,)
         -log p̂(y_l | y_{0:l}, x), teacher forced.
-    greedy : seqlib.decode.Hypothesis or None
+    greedy : seqlib.seq2seq.decode.Hypothesis or None
         Greedy decoding's output (``None`` when not asked for).
     """
 
@@ -156,7 +156,7 @@ def _frame(tr: DecodingTrace, step: int, eos: int, top: int) -> dict[str, Any]:
     live = [score for seq, score in tr.steps[at].kept if seq[-1] != eos]
     best_live = float(live[0]) if live else None
     stop = None
-    if l >= S - 1:  # why the search ended (the order of seqlib.decode.beam_search's tests)
+    if l >= S - 1:  # why the search ended (the order of seqlib.seq2seq.decode.beam_search's tests)
         if not live:
             stop = "no_live"
         elif best_finished is not None and best_finished["score"] >= max(live):

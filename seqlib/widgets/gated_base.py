@@ -10,8 +10,8 @@ own stream, so the first T steps of a ``T_max`` draw are the draw for T).
 
 :func:`gated_flow_numbers` is the reference for the mirror: from a base,
 one setting's G[t, k], ||dL/ds_k|| and mean gate, computed with
-:func:`seqlib.lstm.lstm_forward` / :func:`seqlib.gru.gru_forward` and
-:mod:`seqlib.gradflow_gated`, with the recurrent blocks
+:func:`seqlib.cells.lstm.lstm_forward` / :func:`seqlib.cells.gru.gru_forward` and
+:mod:`seqlib.training.gradflow_gated`, with the recurrent blocks
 ``spectral_norm * W_h_unit`` (the same multiplication the page does).
 """
 
@@ -22,7 +22,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .. import gradflow_gated, gru, init, lstm
+from ..cells import gru, init, lstm
+from ..training import gradflow_gated
 
 __all__ = ["gated_flow_base", "gated_flow_numbers", "GATED_ARCHS"]
 
@@ -110,16 +111,16 @@ def gated_flow_numbers(base: Mapping[str, Any], arch: str, spectral_norm: float,
     T : int, 2 <= T <= base["T_max"]
         Sequence length (the first T steps of the base).
     truncate : int >= 1 or None
-        Chunked truncation (:func:`seqlib.lstm.lstm_backward`, :func:`seqlib.gru.gru_backward`).
+        Chunked truncation (:func:`seqlib.cells.lstm.lstm_backward`, :func:`seqlib.cells.gru.gru_backward`).
 
     Returns
     -------
     dict of JSON values
         ``"G"`` (T, T): ``G[t-1][k-1] = ||dℓ_t/ds_k||``; for the LSTM s_k = (h_k, c_k) and
-        G = hypot(G_h, G_c) of :func:`seqlib.gradflow_gated.lstm_loss_to_state_norms`; for the GRU
-        :func:`seqlib.gradflow_gated.gru_loss_to_state_norms`.
+        G = hypot(G_h, G_c) of :func:`seqlib.training.gradflow_gated.lstm_loss_to_state_norms`; for the GRU
+        :func:`seqlib.training.gradflow_gated.gru_loss_to_state_norms`.
         ``"delta_norms"`` (T,): ``||dL/ds_k||`` for L = Σ_t ℓ_t (hypot of
-        :func:`~seqlib.gradflow_gated.lstm_state_gradient_norms`; :func:`~seqlib.gradflow_gated.gru_state_gradient_norms`).
+        :func:`~seqlib.training.gradflow_gated.lstm_state_gradient_norms`; :func:`~seqlib.training.gradflow_gated.gru_state_gradient_norms`).
         ``"gate_mean"``: the mean forget gate f_t (LSTM) or update gate z_t (GRU) over batch, steps and units.
     """
     if not isinstance(arch, str) or arch not in GATED_ARCHS:

@@ -2,8 +2,8 @@
 
 One fixed, seeded RNN (an orthogonal W_hh direction rescaled to a spectral
 norm, Glorot W_xh, random inputs x_t and random direct gradients ∂ℓ_t/∂h_t),
-seen through :func:`seqlib.gradflow.loss_to_state_norms` and
-:func:`seqlib.gradflow.state_gradient_norms` while the reader changes the
+seen through :func:`seqlib.training.gradflow.loss_to_state_norms` and
+:func:`seqlib.training.gradflow.state_gradient_norms` while the reader changes the
 spectral norm of W_hh, the activation, the length T and the truncation.
 Inputs are drawn time-major from their own streams, so a shorter T is exactly
 the first T steps of a longer one.
@@ -13,7 +13,7 @@ the same picture for a vanilla RNN, an LSTM and a GRU with the same inputs
 and direct gradients, every recurrent block rescaled to one spectral norm,
 and, for the LSTM, the forget-gate bias.  For the LSTM the plotted gradient is
 the one with respect to the whole state (h_k, c_k)
-(:func:`seqlib.gradflow_gated.lstm_loss_to_state_norms`).
+(:func:`seqlib.training.gradflow_gated.lstm_loss_to_state_norms`).
 
 The widgets' pictures are drawn by ``js/views/gradient_flow.js``; in a static
 page their numbers come from ``js/mirror/rnn.js`` and ``js/mirror/gated.js``.
@@ -26,8 +26,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .. import gradflow, gradflow_gated, gru, init, lstm, rnn
-from ..activations import ACTIVATIONS
+from ..cells import gru, init, lstm, rnn
+from ..cells.activations import ACTIVATIONS
+from ..training import gradflow, gradflow_gated
 from ._engine import BookWidget
 
 __all__ = ["gradient_flow_widget", "gradient_flow_data", "gradient_flow_base", "GAMMA", "GradientFlow",
@@ -112,9 +113,9 @@ class GradientFlow:
     Attributes
     ----------
     G : ndarray (T, T)
-        ``G[t-1, k-1] = ||dℓ_t/dh_k||`` from :func:`seqlib.gradflow.loss_to_state_norms`.
+        ``G[t-1, k-1] = ||dℓ_t/dh_k||`` from :func:`seqlib.training.gradflow.loss_to_state_norms`.
     delta_norms : ndarray (T,)
-        ``||δ_k|| = ||dL/dh_k||`` from :func:`seqlib.gradflow.state_gradient_norms`.
+        ``||δ_k|| = ||dL/dh_k||`` from :func:`seqlib.training.gradflow.state_gradient_norms`.
     spectral_norm, activation, T, truncate
         The setting.
     arch : {"rnn", "lstm", "gru"}
@@ -173,7 +174,7 @@ def gradient_flow_base(T: int = T_MAX, *, seed: int = 0, B: int = 4, D: int = 8,
     -------
     dict
         ``W_xh`` (D, H) Glorot uniform; ``W_hh_unit`` (H, H) an orthogonal
-        matrix scaled to spectral norm 1 (:func:`seqlib.init.scale_to_spectral_norm`);
+        matrix scaled to spectral norm 1 (:func:`seqlib.cells.init.scale_to_spectral_norm`);
         ``x`` (B, T, D); ``dh`` (B, T, H) = ∂ℓ_t/∂h_t; and ``B, D, H, T``.
         A setting's W_hh is ``spectral_norm * W_hh_unit``.
     """
@@ -221,7 +222,7 @@ def gradient_flow_data(
     T : int >= 2
         Sequence length.
     truncate : int >= 1 or None
-        Chunked truncation of :func:`seqlib.rnn.rnn_backward`.
+        Chunked truncation of :func:`seqlib.cells.rnn.rnn_backward`.
     seed : int
         Seeds every draw (``np.random.default_rng``).
     B, D, H : int

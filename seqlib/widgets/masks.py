@@ -2,10 +2,10 @@
 
 A seeded (B, T, V) = (4, 8, 6) batch of random logits and targets; the reader
 sets each sequence's length, a weighting scheme and a normalisation
-convention, and sees the weights w_bl (from :func:`seqlib.masking.sequence_mask`),
-the loss value with its numerator and denominator (:func:`seqlib.seq_loss.sequence_loss`),
+convention, and sees the weights w_bl (from :func:`seqlib.loss.masking.sequence_mask`),
+the loss value with its numerator and denominator (:func:`seqlib.loss.seq_loss.sequence_loss`),
 each token's gradient scale -- the factor w_bl / Z_b multiplying its ``softmax - onehot`` in
-:func:`seqlib.seq_loss.sequence_loss_backward` (eq. ``seq_loss_grad``), read off as a
+:func:`seqlib.loss.seq_loss.sequence_loss_backward` (eq. ``seq_loss_grad``), read off as a
 ratio of norms -- and each sequence's total gradient weight ``sum_l w_bl / Z_b``.
 
 The picture is drawn by ``js/views/sequence_loss.js``; in a static page its
@@ -19,7 +19,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .. import loss, masking
+from .. import loss
+from ..loss import masking
 from ._engine import BookWidget
 
 __all__ = ["sequence_loss_widget", "sequence_loss_data", "make_weights", "SequenceLoss", "SequenceLossWidget",
@@ -38,7 +39,7 @@ WEIGHT_SCHEMES: dict[str, dict[str, str]] = {
     "last3": {"button": f"last token ×{LAST_WEIGHT:g}", "words": f"mask, last real token weighted {LAST_WEIGHT:g}"},
 }
 #: key -> ``button`` (the button's text) and ``words`` (the convention and its denominator, in the text
-#: alternative).  The first four are those of :func:`seqlib.seq_loss.loss_denominator`; "per_sequence" is the
+#: alternative).  The first four are those of :func:`seqlib.loss.seq_loss.loss_denominator`; "per_sequence" is the
 #: chapter's fifth convention, whose denominator Z_b = B Σ_l w_bl depends on the sequence.
 CONVENTIONS: dict[str, dict[str, str]] = {
     "tfa": {"button": "token mean", "words": "token mean (Z = N = Σ_bl w_bl)"},
@@ -206,8 +207,8 @@ def sequence_loss_data(lengths: Sequence[int], scheme: str = "mask", convention:
         Weights: the padding mask, the mask times a ramp ``(l+1)/L_b``, or
         the mask with the last real token weighted 3.
     convention : {"tfa", "nonzero", "torch", "batch", "per_sequence"}
-        Normalisation (see :func:`seqlib.seq_loss.loss_denominator` for the first four;
-        "per_sequence" is :func:`seqlib.seq_loss.sequence_loss` with
+        Normalisation (see :func:`seqlib.loss.seq_loss.loss_denominator` for the first four;
+        "per_sequence" is :func:`seqlib.loss.seq_loss.sequence_loss` with
         ``average_across_batch=False``, averaged over b).  "torch" takes the
         mask only (PyTorch's mean has no per-token weights).
     seed : int
@@ -337,7 +338,7 @@ def sequence_loss_widget(lengths: Sequence[int] = (8, 5, 3, 2), scheme: str = "m
     picture: a headline with the loss ``Σ w ℓ / Z`` (numerator and
     denominator), Z and μ = Σ w/Z_b, and a note on what to see; the weights
     w_bl; each token's gradient scale ``w_bl / Z_b`` from
-    :func:`seqlib.seq_loss.sequence_loss_backward`; each sequence's totals
+    :func:`seqlib.loss.seq_loss.sequence_loss_backward`; each sequence's totals
     ``Σ_l w_bl`` and ``Σ_l w_bl / Z_b`` as bars (below the grids on a narrow
     screen).
 

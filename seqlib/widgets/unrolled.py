@@ -1,11 +1,11 @@
 """The unrolled RNN, one step at a time: the forward pass, then back-propagation through time.
 
 A tiny seeded RNN (B = 1, H = 3, D = 2 inputs, V = 3 classes) run by seqlib:
-:func:`seqlib.rnn.rnn_forward`, the readout :func:`seqlib.readout.linear_forward`,
-the per-step loss :func:`seqlib.seq_loss.token_cross_entropy` with L = Σ_t ℓ_t;
-backwards, :func:`seqlib.softmax_ce.cross_entropy_backward`,
-:func:`seqlib.readout.linear_backward` and the δ recursion of
-:func:`seqlib.rnn.rnn_backward` (eq. ``bptt_delta``), keeping every δ_t, the
+:func:`seqlib.cells.rnn.rnn_forward`, the readout :func:`seqlib.cells.readout.linear_forward`,
+the per-step loss :func:`seqlib.loss.seq_loss.token_cross_entropy` with L = Σ_t ℓ_t;
+backwards, :func:`seqlib.loss.softmax_ce.cross_entropy_backward`,
+:func:`seqlib.cells.readout.linear_backward` and the δ recursion of
+:func:`seqlib.cells.rnn.rnn_backward` (eq. ``bptt_delta``), keeping every δ_t, the
 term carried back from step t+1, and dW_hh as it accumulates.
 
 :func:`unrolled_graph_widget` draws the graph x_t → h_t → ℓ_t as SVG and steps
@@ -24,8 +24,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .. import init, loss, readout, rnn
-from ..activations import ACTIVATIONS
+from .. import loss
+from ..cells import init, readout, rnn
+from ..cells.activations import ACTIVATIONS
 from ._engine import BookWidget
 
 __all__ = ["unrolled_graph_widget", "unrolled_data", "unrolled_base", "unrolled_pass", "Unrolled",
@@ -127,7 +128,7 @@ def _check_size(value: Any, key: str) -> int:
 def unrolled_base(T: int = 5, *, seed: int = 0, H: int = 3, D: int = 2, V: int = 3) -> dict[str, np.ndarray]:
     """The seeded draws of the tiny RNN: weights with ||W_hh|| = 1, inputs and targets.
 
-    Drawn in the order of :func:`seqlib.init.init_rnn_params` (W_xh, W_hh, W_hy), then x, then y,
+    Drawn in the order of :func:`seqlib.cells.init.init_rnn_params` (W_xh, W_hh, W_hy), then x, then y,
     from ``numpy.random.default_rng(seed)``.
 
     Parameters

@@ -2,19 +2,19 @@
 //
 // Mirrors (seqlib is the reference; the tests compare the two on random settings to 1e-9
 // relative, float64):
-//   seqlib.seq2seq_data.number_to_words, encode_number   the digits of n and its words + <eos>
+//   seqlib.seq2seq.data.number_to_words, encode_number   the digits of n and its words + <eos>
 //   seqlib.seq2seq.encode                 e_m = E_x[x_m], s_m = tanh(e_m W_xh + b_h + s_{m-1} W_hh),
 //                                          c = s_{M-1}   (eqs. s2s_encoder, s2s_bridge; vanilla RNN cell)
 //   seqlib.seq2seq.decoder_inputs         d_l = E_y[y_{l-1}] (with c appended if config.context)
-//   seqlib.decode.decoder_step            h_l = tanh(d_l W_xh + b_h + h_{l-1} W_hh), o_l = h_l W_hy + b_y,
+//   seqlib.seq2seq.decode.decoder_step    h_l = tanh(d_l W_xh + b_h + h_{l-1} W_hh), o_l = h_l W_hy + b_y,
 //                                          log p̂ = log_softmax(o_l)   (eq. s2s_decoder, rnn_readout)
-//   seqlib.softmax_ce.log_softmax         (z - m) - log Σ exp(z - m), m = max z; the sum in numpy's
+//   seqlib.loss.softmax_ce.log_softmax    (z - m) - log Σ exp(z - m), m = max z; the sum in numpy's
 //                                          order (pairwise: 8 accumulators), so that tiny terms agree
-//   seqlib.decode.beam_search             with its trace: stable top-k of score + log p̂ (ties: the
+//   seqlib.seq2seq.decode.beam_search     with its trace: stable top-k of score + log p̂ (ties: the
 //                                          lower flat index), finished hypotheses leave the beam,
 //                                          stop when none is live, when the best finished scores at
 //                                          least the best live, or after max_len steps
-//   seqlib.decode.greedy_decode           argmax (the first of equal maxima) until <eos> or max_len
+//   seqlib.seq2seq.decode.greedy_decode   argmax (the first of equal maxima) until <eos> or max_len
 //   seqlib.seq2seq.sequence_log_prob      per_token=True, negated: the teacher-forced loss terms
 //                                          -log p̂(y_l | y_{0:l}, x) = log Σ exp(o_l - m) - (o_l[y_l] - m)
 //
@@ -24,7 +24,7 @@
 const DECODE = (() => {
   "use strict";
 
-  // ---------------------------------------------------------------- the task (seqlib.seq2seq_data)
+  // ---------------------------------------------------------------- the task (seqlib.seq2seq.data)
 
   const ONES = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
   const TEENS = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
@@ -88,7 +88,7 @@ const DECODE = (() => {
     return m;
   }
 
-  // One step of the vanilla tanh RNN for K rows (seqlib.rnn.rnn_forward over one time step):
+  // One step of the vanilla tanh RNN for K rows (seqlib.cells.rnn.rnn_forward over one time step):
   //   x (K, Din), h (K, H) -> tanh((x W_xh + b_h) + h W_hh) (K, H)
   function rnnStep(x, h, cell, K, H) {
     const { W_xh, W_hh, b_h, Din } = cell;
@@ -154,7 +154,7 @@ const DECODE = (() => {
     return 0 + res;
   }
 
-  // Row-wise log-softmax of z (K, V), stable (seqlib.softmax_ce.log_softmax): (z - m) - log Σ exp(z - m).
+  // Row-wise log-softmax of z (K, V), stable (seqlib.loss.softmax_ce.log_softmax): (z - m) - log Σ exp(z - m).
   function logSoftmaxRows(z, K, V) {
     const out = new Float64Array(K * V), e = new Float64Array(V);
     for (let r = 0; r < K; r++) {
@@ -167,7 +167,7 @@ const DECODE = (() => {
     return out;
   }
 
-  // The readout o = h W_hy + b_y (K, V) (seqlib.readout.linear_forward).
+  // The readout o = h W_hy + b_y (K, V) (seqlib.cells.readout.linear_forward).
   function readout(m, h, K) {
     const { H, V_y: V } = m;
     const o = new Float64Array(K * V);
@@ -182,7 +182,7 @@ const DECODE = (() => {
     return o;
   }
 
-  // One free-running decoder step for K hypotheses (seqlib.decode.decoder_step):
+  // One free-running decoder step for K hypotheses (seqlib.seq2seq.decode.decoder_step):
   //   tokens (K) previous outputs, h (K, H) decoder states, c (H) -> {logp (K, V_y), h (K, H)}
   function decoderStep(m, tokens, h, c) {
     const K = tokens.length;
@@ -195,7 +195,7 @@ const DECODE = (() => {
     if (!Number.isInteger(maxLen) || maxLen < 1) throw new Error(`max_len must be a positive int, got ${maxLen}`);
   }
 
-  // Beam search of width k for one source (seqlib.decode.beam_search with a trace).
+  // Beam search of width k for one source (seqlib.seq2seq.decode.beam_search with a trace).
   // Returns {result: [{tokens, score, finished}] best first (<= k), steps: [{prefixes, prefixScores,
   // logp (K, V), kept: [{tokens, score}]}]}.
   function beamSearch(m, src, k, maxLen) {
@@ -243,7 +243,7 @@ const DECODE = (() => {
     return { result, steps };
   }
 
-  // Greedy decoding of one source (seqlib.decode.greedy_decode): {tokens, score, finished}.
+  // Greedy decoding of one source (seqlib.seq2seq.decode.greedy_decode): {tokens, score, finished}.
   function greedyDecode(m, src, maxLen) {
     checkSearch(1, maxLen);
     const V = m.V_y;
@@ -264,7 +264,7 @@ const DECODE = (() => {
   }
 
   // The teacher-forced loss terms -log p̂(y_l | y_{0:l}, x) (L) of a target (ids, <eos> last)
-  // (-seqlib.seq2seq.sequence_log_prob(..., per_token=True)[0], i.e. seqlib.softmax_ce._nll per position).
+  // (-seqlib.seq2seq.sequence_log_prob(..., per_token=True)[0], i.e. seqlib.loss.softmax_ce._nll per position).
   function tokenLosses(m, src, tgt) {
     const V = m.V_y;
     const c = encode(m, src);

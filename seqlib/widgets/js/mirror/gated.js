@@ -2,27 +2,27 @@
 //
 // Mirrors (seqlib is the reference; tests/test_mirror_gated.py compares the two on random settings to
 // 1e-9 relative, float64, against seqlib.widgets.gated_base.gated_flow_numbers):
-//   seqlib.lstm.sigmoid_inplace                   σ(a) = (1 + tanh(a/2)) / 2, the form the LSTM and the GRU use
-//                                                 (stable for any a, as seqlib.activations.sigmoid, and the same
+//   seqlib.cells.lstm.sigmoid_inplace             σ(a) = (1 + tanh(a/2)) / 2, the form the LSTM and the GRU use
+//                                                 (stable for any a, as seqlib.cells.activations.sigmoid, and the same
 //                                                 numbers as seqlib's cells to the last bits)
-//   seqlib.lstm.lstm_forward                      z_t = x_t W_x + h_{t-1} W_h + b                  (eq. lstm_preact)
+//   seqlib.cells.lstm.lstm_forward                z_t = x_t W_x + h_{t-1} W_h + b                  (eq. lstm_preact)
 //                                                 i, f, o = σ(z^i, z^f, z^o), g = tanh(z^g)        (eq. lstm_gates)
 //                                                 c_t = f ⊙ c_{t-1} + i ⊙ g                        (eq. lstm_cell)
 //                                                 h_t = o ⊙ tanh(c_t)                              (eq. lstm_hidden)
-//   seqlib.lstm._lstm_step_back                   δc_t = δh_t ⊙ o ⊙ (1 - tanh² c_t) + δc_{t+1} ⊙ f_{t+1}   (eq. lstm_delta_c)
+//   seqlib.cells.lstm._lstm_step_back             δc_t = δh_t ⊙ o ⊙ (1 - tanh² c_t) + δc_{t+1} ⊙ f_{t+1}   (eq. lstm_delta_c)
 //                                                 dz_t = [δc ⊙ g ⊙ σ'(i), δc ⊙ c_{t-1} ⊙ σ'(f), δc ⊙ i ⊙ (1 - g²),
 //                                                         δh ⊙ tanh c_t ⊙ σ'(o)]                   (eq. lstm_grad_z)
 //                                                 ∂/∂h_{t-1} = dz_t W_h^T                          (eq. lstm_delta_h)
-//   seqlib.gru.gru_forward (reset="after", the default; biases b_x = b_h = 0 as gated_flow_data)
+//   seqlib.cells.gru.gru_forward (reset="after", the default; biases b_x = b_h = 0 as gated_flow_data)
 //                                                 r, z = σ(x_t W_x{r,z} + h_{t-1} W_h{r,z})         (eq. gru_gates)
 //                                                 n_t = tanh(x_t W_xn + r ⊙ (h_{t-1} W_hn))        (eq. gru_after)
 //                                                 h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}                  (eq. gru_state)
-//   seqlib.gru._gru_step_back (reset="after")     δ_{t-1} = da_h W_h^T + δ_t ⊙ z_t                 (eqs. gru_grad_a, gru_delta)
-//   seqlib.gradflow_gated.lstm_loss_to_state_norms   G_h[t, k] = ||dℓ_t/dh_k||, G_c[t, k] = ||dℓ_t/dc_k|| (eq. gated_G)
-//   seqlib.gradflow_gated.lstm_state_gradient_norms  ||dL/dh_k||, ||dL/dc_k|| for L = Σ_t ℓ_t
-//   seqlib.gradflow_gated.gru_loss_to_state_norms    G[t, k] = ||dℓ_t/dh_k||                       (eq. gated_G)
-//   seqlib.gradflow_gated.gru_state_gradient_norms   ||dL/dh_k||
-//   (both through seqlib.gradflow_gated._lstm_flow / _gru_flow: every loss back-propagated at once, one row
+//   seqlib.cells.gru._gru_step_back (reset="after")  δ_{t-1} = da_h W_h^T + δ_t ⊙ z_t                 (eqs. gru_grad_a, gru_delta)
+//   seqlib.training.gradflow_gated.lstm_loss_to_state_norms  G_h[t, k] = ||dℓ_t/dh_k||, G_c[t, k] = ||dℓ_t/dc_k|| (eq. gated_G)
+//   seqlib.training.gradflow_gated.lstm_state_gradient_norms  ||dL/dh_k||, ||dL/dc_k|| for L = Σ_t ℓ_t
+//   seqlib.training.gradflow_gated.gru_loss_to_state_norms  G[t, k] = ||dℓ_t/dh_k||                       (eq. gated_G)
+//   seqlib.training.gradflow_gated.gru_state_gradient_norms  ||dL/dh_k||
+//   (both through seqlib.training.gradflow_gated._lstm_flow / _gru_flow: every loss back-propagated at once, one row
 //    per loss, chunked truncation: nothing crosses from step s+1 into step s when s is a multiple of κ)
 //   seqlib.widgets.gated_base.gated_flow_numbers     the setting -> {G, delta_norms, gate_mean}:
 //                                                 LSTM: G = hypot(G_h, G_c), the norm of dℓ_t/d(h_k, c_k); delta_norms
@@ -170,7 +170,7 @@ const GATED = (() => {
 
   // ------------------------------------------------------------------------------------------------ LSTM
 
-  // seqlib.lstm.lstm_forward from h0 = c0 = 0 over the first T steps, W_h = spectral_norm * W_h_lstm_unit,
+  // seqlib.cells.lstm.lstm_forward from h0 = c0 = 0 over the first T steps, W_h = spectral_norm * W_h_lstm_unit,
   // b = [0, forget_bias, 0, 0] (blocks of H).
   // Returns time-major {gates (T, B, 4H) = [i, f, g, o], cs (T+1, B, H) with cs[0] = c0, tanh_c (T, B, H),
   // W_h (H, 4H), fMean}.
@@ -210,7 +210,7 @@ const GATED = (() => {
     return { gates, cs, tanh_c, W_h, fMean: fSum / (T * B * H) };
   }
 
-  // The step back through step s (0-based) of every sequence, as matrices (seqlib.lstm._lstm_step_back):
+  // The step back through step s (0-based) of every sequence, as matrices (seqlib.cells.lstm._lstm_step_back):
   // for sequence b, MT (H, 2H) with  ∂/∂h_{s-1}[q] = Σ_p δc[p] MT[q, p] + Σ_p δh[p] MT[q, H + p],
   // where δc = δc_in + (δh ⊙ o) ⊙ (1 - tanh² c) (eq. lstm_delta_c); also o, 1 - tanh² c and f of the step.
   // Returns {MT (B, H, 2H), o (B, H), dtc (B, H), f (B, H)}.
@@ -299,7 +299,7 @@ const GATED = (() => {
 
   // ------------------------------------------------------------------------------------------------- GRU
 
-  // seqlib.gru.gru_forward (reset="after", b_x = b_h = 0) from h0 = 0 over the first T steps,
+  // seqlib.cells.gru.gru_forward (reset="after", b_x = b_h = 0) from h0 = 0 over the first T steps,
   // W_h = spectral_norm * W_h_gru_unit.  Returns time-major {gates (T, B, 3H) = [r, z, n],
   // hn (T, B, H) = h_{t-1} W_hn, hs (T+1, B, H) with hs[0] = h0, W_h (H, 3H), zMean}.
   function gruForward(p, spectral_norm, T) {
@@ -330,7 +330,7 @@ const GATED = (() => {
     return { gates, hn, hs, W_h, zMean: zSum / (T * B * H) };
   }
 
-  // The step back through step s (0-based) of every sequence (seqlib.gru._gru_step_back, reset="after"):
+  // The step back through step s (0-based) of every sequence (seqlib.cells.gru._gru_step_back, reset="after"):
   // for sequence b, MT (H, H) with ∂/∂h_{s-1}[q] = Σ_p δ[p] MT[q, p] + δ[q] z[q].  Returns {MT (B, H, H), z (B, H)}.
   function gruStepMatrices(fw, s, B, H, out) {
     const H3 = 3 * H, W = fw.W_h, { MT, z: zz } = out;

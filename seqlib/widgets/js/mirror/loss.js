@@ -1,14 +1,14 @@
 // mirror/loss.js: the weighted sequence loss and its gradient, in JavaScript, for the static page.
 //
 // Mirrors (seqlib is the reference; the tests compare the two on random settings to 1e-9 relative, float64):
-//   seqlib.softmax_ce._nll / token_cross_entropy   ℓ = log Σ_v exp(z_v − m) − (z_y − m), m = max_v z_v  (eq. log_softmax)
-//   seqlib.softmax_ce.log_softmax                  (z − m) − log Σ exp(z − m)
-//   seqlib.softmax_ce.cross_entropy_backward       softmax(z) − onehot(y)                      (eq. ce_grad_logits)
-//   seqlib.seq_loss._reduction                     which axes the four tfa flags reduce and the denominator D
-//   seqlib.seq_loss.sequence_loss                  Σ_reduced w ℓ / D, divide-no-nan            (eq. seq_loss_weighted)
-//   seqlib.seq_loss.sequence_loss_backward         (u / D)_bl w_bl (softmax − onehot)          (eq. seq_loss_grad)
-//   seqlib.seq_loss.loss_denominator               Z of the conventions "tfa", "nonzero", "batch", "torch"
-//   seqlib.masking.sequence_mask                   m_bl = [l < L_b]
+//   seqlib.loss.softmax_ce._nll / token_cross_entropy   ℓ = log Σ_v exp(z_v − m) − (z_y − m), m = max_v z_v  (eq. log_softmax)
+//   seqlib.loss.softmax_ce.log_softmax             (z − m) − log Σ exp(z − m)
+//   seqlib.loss.softmax_ce.cross_entropy_backward  softmax(z) − onehot(y)                      (eq. ce_grad_logits)
+//   seqlib.loss.seq_loss._reduction                which axes the four tfa flags reduce and the denominator D
+//   seqlib.loss.seq_loss.sequence_loss             Σ_reduced w ℓ / D, divide-no-nan            (eq. seq_loss_weighted)
+//   seqlib.loss.seq_loss.sequence_loss_backward    (u / D)_bl w_bl (softmax − onehot)          (eq. seq_loss_grad)
+//   seqlib.loss.seq_loss.loss_denominator          Z of the conventions "tfa", "nonzero", "batch", "torch"
+//   seqlib.loss.masking.sequence_mask              m_bl = [l < L_b]
 //   seqlib.widgets.masks.make_weights              the widget's weighting schemes "mask", "ramp", "last3"
 //
 // Arrays are flat Float64Arrays in row-major order: logits (B, T, V), targets and weights (B, T).
@@ -17,7 +17,7 @@
 const LOSS = (() => {
   "use strict";
 
-  // ℓ_bl = −log softmax(z_bl)[y_bl]  (B, T), as seqlib.softmax_ce._nll: one shift by the row's maximum.
+  // ℓ_bl = −log softmax(z_bl)[y_bl]  (B, T), as seqlib.loss.softmax_ce._nll: one shift by the row's maximum.
   function tokenCrossEntropy(z, y, B, T, V) {
     const out = new Float64Array(B * T);
     for (let i = 0; i < B * T; i++) {
@@ -46,7 +46,7 @@ const LOSS = (() => {
     return out;
   }
 
-  // softmax(z) − onehot(y), rows (N, V)  (seqlib.softmax_ce.cross_entropy_backward without upstream)
+  // softmax(z) − onehot(y), rows (N, V)  (seqlib.loss.softmax_ce.cross_entropy_backward without upstream)
   function softmaxMinusOnehot(z, y, N, V) {
     const g = new Float64Array(N * V);
     for (let i = 0; i < N; i++) {
@@ -93,7 +93,7 @@ const LOSS = (() => {
     if (f.sumB && f.avgT) throw new Error("sum_over_batch and average_across_timesteps cannot be set to True at same time because of ambiguous order.");
   }
 
-  // seqlib.seq_loss._reduction: {axes: "bt" | "b" | "t" | "", shape, denom (Float64Array of the output's shape) | null}.
+  // seqlib.loss.seq_loss._reduction: {axes: "bt" | "b" | "t" | "", shape, denom (Float64Array of the output's shape) | null}.
   // axes names the reduced axes: "bt" -> scalar, "t" -> (B,), "b" -> (T,), "" -> (B, T) unreduced.
   function reduction(w, B, T, f) {
     const flags = Object.assign({ avgT: true, avgB: true, sumT: false, sumB: false }, f || {});
@@ -125,7 +125,7 @@ const LOSS = (() => {
 
   const divNoNan = (x, y) => (y !== 0 ? x / y : 0.0);
 
-  // seqlib.seq_loss.sequence_loss with precomputed token losses ℓ (B, T): the output as a Float64Array of
+  // seqlib.loss.seq_loss.sequence_loss with precomputed token losses ℓ (B, T): the output as a Float64Array of
   // shape () (length 1), (B,), (T,) or (B, T) depending on the flags.
   function sequenceLoss(tok, w, B, T, flags) {
     const r = reduction(w, B, T, flags);
@@ -143,7 +143,7 @@ const LOSS = (() => {
     return o;
   }
 
-  // Each token's factor (u / D)_bl w_bl  (B, T)  (seqlib.seq_loss._token_coef); upstream u of the output's shape or null (ones).
+  // Each token's factor (u / D)_bl w_bl  (B, T)  (seqlib.loss.seq_loss._token_coef); upstream u of the output's shape or null (ones).
   function tokenCoef(w, B, T, flags, upstream) {
     const r = reduction(w, B, T, flags);
     const coef = new Float64Array(B * T);
@@ -160,7 +160,7 @@ const LOSS = (() => {
     return coef;
   }
 
-  // seqlib.seq_loss.sequence_loss_backward: dL/dz (B, T, V) = coef_bl (softmax(z_bl) − onehot(y_bl)).
+  // seqlib.loss.seq_loss.sequence_loss_backward: dL/dz (B, T, V) = coef_bl (softmax(z_bl) − onehot(y_bl)).
   function sequenceLossBackward(z, y, w, B, T, V, flags, upstream) {
     const coef = tokenCoef(w, B, T, flags, upstream);
     const g = softmaxMinusOnehot(z, y, B * T, V);
@@ -168,7 +168,7 @@ const LOSS = (() => {
     return g;
   }
 
-  // seqlib.seq_loss.loss_denominator for a (B, T) weight array.
+  // seqlib.loss.seq_loss.loss_denominator for a (B, T) weight array.
   function lossDenominator(w, B, T, convention) {
     if (convention === "tfa") { let s = 0; for (let i = 0; i < B * T; i++) s += w[i]; return s; }
     if (convention === "batch") return B;

@@ -2,11 +2,11 @@
 //
 // Mirrors (seqlib is the reference; tests/browser/test_widget_engine.py compares the two
 // on random settings to 1e-9 relative, float64):
-//   seqlib.activations.ACTIVATIONS       f and f' (f' read off h for tanh and sigmoid, off a for relu)
-//   seqlib.rnn.rnn_forward               a_t = x_t W_xh + b_h + h_{t-1} W_hh, h_t = f(a_t)   (eqs. rnn_preact, rnn_state)
-//   seqlib.rnn._backprop_windows         the δ recursion over chunked windows          (eqs. bptt_delta, bptt_jacobian)
-//   seqlib.gradflow.loss_to_state_norms  G[t, k] = ||dℓ_t/dh_k||                        (eq. grad_flow_G)
-//   seqlib.gradflow.state_gradient_norms ||δ_k|| = ||dL/dh_k||
+//   seqlib.cells.activations.ACTIVATIONS  f and f' (f' read off h for tanh and sigmoid, off a for relu)
+//   seqlib.cells.rnn.rnn_forward         a_t = x_t W_xh + b_h + h_{t-1} W_hh, h_t = f(a_t)   (eqs. rnn_preact, rnn_state)
+//   seqlib.cells.rnn._backprop_windows   the δ recursion over chunked windows          (eqs. bptt_delta, bptt_jacobian)
+//   seqlib.training.gradflow.loss_to_state_norms  G[t, k] = ||dℓ_t/dh_k||                        (eq. grad_flow_G)
+//   seqlib.training.gradflow.state_gradient_norms ||δ_k|| = ||dL/dh_k||
 //
 // Arrays are flat Float64Arrays in row-major order; the comment of each function gives the shape.
 // Batch rows are row vectors, as in the book: x_t W_xh, and δ W_hh^T for the step back.
@@ -14,12 +14,12 @@
 const RNN = (() => {
   "use strict";
 
-  // h = f(a) and f'(a), elementwise (seqlib.activations).
+  // h = f(a) and f'(a), elementwise (seqlib.cells.activations).
   const ACT = {
     tanh: { f: Math.tanh, df: (a, h) => 1.0 - h * h },
     relu: { f: (a) => (a > 0 ? a : 0), df: (a, h) => (a > 0 ? 1.0 : 0.0) },
     sigmoid: {
-      // the stable form of seqlib.activations.sigmoid
+      // the stable form of seqlib.cells.activations.sigmoid
       f: (a) => { const e = Math.exp(-Math.abs(a)); return (a >= 0 ? 1.0 : e) / (1.0 + e); },
       df: (a, h) => h * (1.0 - h),
     },
@@ -68,7 +68,7 @@ const RNN = (() => {
     return { a, h, fprime: fp };
   }
 
-  // Windows of chunked truncation (seqlib.rnn._chunk_windows): [start, seedStart, end), 0-based.
+  // Windows of chunked truncation (seqlib.cells.rnn._chunk_windows): [start, seedStart, end), 0-based.
   function chunkWindows(T, truncate) {
     const k = truncate === null || truncate === undefined ? T : truncate;
     const out = [];
@@ -77,7 +77,7 @@ const RNN = (() => {
   }
 
   // The δ recursion over windows, adding each δ_t into `deltas` (B, T, H)
-  // (seqlib.rnn._backprop_windows): δ_{t-1} = (δ_t ⊙ f'(a_t)) W_hh^T + ∂ℓ_{t-1}/∂h_{t-1}.
+  // (seqlib.cells.rnn._backprop_windows): δ_{t-1} = (δ_t ⊙ f'(a_t)) W_hh^T + ∂ℓ_{t-1}/∂h_{t-1}.
   //   dh (B, T, H) direct gradients, fprime (B, T, H), W_hh (H, H).
   function backpropWindows(dh, fprime, W_hh, windows, B, T, H, deltas) {
     const delta = new Float64Array(B * H), g = new Float64Array(B * H);
@@ -144,7 +144,7 @@ const RNN = (() => {
   }
 
   // G[t-1, k-1] = ||dℓ_t/dh_k|| (T, T): for each loss t, the recursion seeded with its
-  // direct gradient only, down to the start of t's chunk (seqlib.gradflow.loss_to_state_norms).
+  // direct gradient only, down to the start of t's chunk (seqlib.training.gradflow.loss_to_state_norms).
   function lossToStateNorms(dh, fprime, W_hh, truncate, B, T, H) {
     const k = truncate === null || truncate === undefined ? T : truncate;
     const G = new Float64Array(T * T);
@@ -173,7 +173,7 @@ const RNN = (() => {
     return G;
   }
 
-  // ||δ_k|| (T) for L = Σ_t ℓ_t (seqlib.gradflow.state_gradient_norms).
+  // ||δ_k|| (T) for L = Σ_t ℓ_t (seqlib.training.gradflow.state_gradient_norms).
   function stateGradientNorms(dh, fprime, W_hh, truncate, B, T, H) {
     const deltas = new Float64Array(B * T * H);
     backpropWindows(dh, fprime, W_hh, chunkWindows(T, truncate), B, T, H, deltas);

@@ -3,12 +3,12 @@
 //
 // Mirrors (seqlib is the reference; tests/test_widget_unrolled.py compares the two on random settings
 // to 1e-9 relative, float64):
-//   seqlib.readout.linear_forward          o_t = h_t W_hy + b_y                               (eq. rnn_readout)
-//   seqlib.seq_loss.token_cross_entropy    ℓ_t = log Σ_v exp(o_tv − m) − (o_{t,y_t} − m), m = max_v o_tv
-//   seqlib.softmax_ce.cross_entropy_backward  dℓ_t/do_t = softmax(o_t) − onehot(y_t)
-//   seqlib.readout.linear_backward ["h"]   ∂ℓ_t/∂h_t = (dℓ_t/do_t) W_hy^T
-//   seqlib.rnn._backprop_windows           δ_t = ∂ℓ_t/∂h_t + (δ_{t+1} ⊙ f'(a_{t+1})) W_hh^T   (eq. bptt_delta), via RNN
-//   seqlib.rnn.rnn_backward ["W_hh"]       dW_hh = Σ_t h_{t−1}^T (δ_t ⊙ f'(a_t)), as a running sum from t = T down
+//   seqlib.cells.readout.linear_forward    o_t = h_t W_hy + b_y                               (eq. rnn_readout)
+//   seqlib.loss.seq_loss.token_cross_entropy  ℓ_t = log Σ_v exp(o_tv − m) − (o_{t,y_t} − m), m = max_v o_tv
+//   seqlib.loss.softmax_ce.cross_entropy_backward  dℓ_t/do_t = softmax(o_t) − onehot(y_t)
+//   seqlib.cells.readout.linear_backward ["h"]   ∂ℓ_t/∂h_t = (dℓ_t/do_t) W_hy^T
+//   seqlib.cells.rnn._backprop_windows     δ_t = ∂ℓ_t/∂h_t + (δ_{t+1} ⊙ f'(a_{t+1})) W_hh^T   (eq. bptt_delta), via RNN
+//   seqlib.cells.rnn.rnn_backward ["W_hh"]       dW_hh = Σ_t h_{t−1}^T (δ_t ⊙ f'(a_t)), as a running sum from t = T down
 //                                          (eq. bptt_grad_Whh; seqlib.widgets.unrolled.unrolled_pass)
 //
 // One sequence (B = 1).  Arrays are flat Float64Arrays in row-major order; each function's comment gives
@@ -32,7 +32,7 @@ const UNROLLED = (() => {
     return o;
   }
 
-  // ℓ (T): -log softmax(o_t)[y_t], as seqlib.softmax_ce._nll computes it.
+  // ℓ (T): -log softmax(o_t)[y_t], as seqlib.loss.softmax_ce._nll computes it.
   function nll(o, y, T, V) {
     const out = new Float64Array(T);
     for (let t = 0; t < T; t++) {
@@ -45,7 +45,7 @@ const UNROLLED = (() => {
     return out;
   }
 
-  // dℓ_t/do_t (T, V) = softmax(o_t) − onehot(y_t), as seqlib.softmax_ce.cross_entropy_backward.
+  // dℓ_t/do_t (T, V) = softmax(o_t) − onehot(y_t), as seqlib.loss.softmax_ce.cross_entropy_backward.
   function ceBackward(o, y, T, V) {
     const g = new Float64Array(T * V);
     for (let t = 0; t < T; t++) {
