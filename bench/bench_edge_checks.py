@@ -4,17 +4,19 @@ Before issue 19, a model function called the public layer functions
 (``rnn_forward``, ``linear_forward``, ``sequence_loss_and_grad``,
 ``linear_backward``, ``rnn_backward``), and each checked its own arguments
 again: the same arrays several times per step.  Now a model function checks
-its arguments once, where the caller enters, and then calls the layers'
-unchecked cores.  The public layer functions still check, so the old path
-can still be run, with today's code, from public functions alone.  This
-script times both paths on the same data:
+its arguments once per call, where the caller enters, and then calls the
+layers' unchecked cores.  The public layer functions still check, so the
+old path can still be run, with today's code, from public functions alone.
+This script times both paths on the same data:
 
 * ``rnn_step``: one training step of the book's RNN language model (RNN,
   linear readout, sequence loss; forward and backward, a reused workspace,
   float32 and float64, at the sizes of ``bench_rnn.py``'s model rows).
   *layers*: the layer functions one by one, ``bench_rnn.py``'s "seqlib"
-  column; *edge*: :func:`seqlib.loss_and_grads`, the call ``train_rnn``
-  makes.
+  column; *edge*: :func:`seqlib.loss_and_grads`, which checks every
+  parameter array once per call and then runs the cores.  (``train_rnn``
+  makes neither call: it checks the parameters once per run and each batch
+  as it arrives, then calls the unchecked cores directly.)
 * ``s2s_loss_and_grads``: one training step's loss and gradients of the
   book's encoder-decoder (the ``forward_0`` model of ``sweeps/seq2seq.py``,
   a batch of 32 training pairs, the sweep's batch size).  *layers*: the

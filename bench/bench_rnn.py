@@ -8,14 +8,18 @@ Run with ``make bench`` (or ``python bench/bench_rnn.py --quick``).  Prints
 2. for each size, the fwd+bwd time of the RNN alone (``rnn_forward`` +
    ``rnn_backward``) and of the whole model (RNN + linear readout +
    ``sequence_loss`` and their backward passes), for a plain per-step numpy
-   implementation and for seqlib two ways: "seqlib", the step ``train_rnn``
-   takes, through the public layer functions (a reused
+   implementation and for seqlib two ways: "seqlib", the public layer
+   functions one by one, each checking its arguments (a reused
    :class:`seqlib.Workspace`, one softmax for the loss and its gradient via
-   ``sequence_loss_and_grad``; ``bench_edge_checks.py`` compares it with
-   ``loss_and_grads``, which checks once), and "fresh", the functions the
-   chapters teach called one by one with every array new; with the FLOP count, the achieved GFLOP/s
-   and the fraction of the matmul bound, plus the time of the model's matmuls
-   alone at their actual shapes, in the faster of two forms (a shape-aware
+   ``sequence_loss_and_grad``), and "fresh", the functions the chapters
+   teach called one by one with every array new.  ``train_rnn`` takes
+   neither path: it checks the parameters once per run and each batch as it
+   arrives, then calls the unchecked cores directly, while
+   ``loss_and_grads`` checks every parameter array again on every call
+   (``bench_edge_checks.py`` times it against "seqlib").  With the FLOP
+   count, the achieved GFLOP/s and the fraction of the matmul bound, plus
+   the time of the model's matmuls alone at their actual shapes, in the
+   faster of two forms (a shape-aware
    reference: what the model would take if nothing but its products cost
    time), the 2T products of the sequential chain alone, and the separate
    ``sequence_loss`` call that "fresh" makes and "seqlib" does not;
@@ -34,9 +38,11 @@ after a warm-up; the JSON also has the median of the round medians.  This is
 a benchmark: it prints figures and asserts nothing about time.  It does check
 that the plain implementation and seqlib agree, so the comparison is fair.
 
-The environment variables ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE``
-(workarounds for old OpenBLAS bugs) change which kernel OpenBLAS runs and how
-it blocks; the report names the kernel so runs can be compared.
+The environment variables ``OPENBLAS_CORETYPE`` (forces the kernels of a
+named CPU type instead of the detected one) and ``OPENBLAS_L2_SIZE``
+(overrides the detected L2 cache size, for machines that do not report it
+correctly) change which kernel OpenBLAS runs and how it blocks; the report
+names the kernel so runs can be compared.
 """
 
 from __future__ import annotations

@@ -2,10 +2,12 @@
 
 ``bench/bench_rnn.py`` times a training step of the whole model two ways:
 "fresh" (the functions the chapters teach, one by one, every array new) and
-"seqlib" (the public layer functions one by one with a workspace, the step
-``train_rnn`` ran when the committed run of ``bench_rnn.py`` was made; since
-issue 19 ``train_rnn`` calls ``loss_and_grads``, which checks its arguments
-once and then runs the private cores: ``bench/bench_edge_checks.py``).  The two differ in three ways at once:
+"seqlib" (the public layer functions one by one with a workspace, each
+checking its arguments).  ``train_rnn`` takes neither path: it checks the
+parameters once per run and each batch as it arrives, then calls the
+unchecked cores directly, while ``loss_and_grads`` checks every parameter
+array again on every call (``bench/bench_edge_checks.py`` times it against
+"seqlib").  "fresh" and "seqlib" differ in three ways at once:
 
 1. the loss: "fresh" calls ``sequence_loss`` and then
    ``sequence_loss_backward``, each with its own softmax; "seqlib" calls
