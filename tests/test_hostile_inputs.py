@@ -1,8 +1,9 @@
 """Hostile input to every model-level function: rejected at the edge, in the caller's words.
 
 Each case calls one public model function (the encoder-decoder, its decoding
-and training, the RNN language model's training and sampling, the gated
-last-state model and its training) with one bad argument, and checks the
+and training, the attention encoder-decoder, its bidirectional encoder,
+decoding, G2P training and transcription, the RNN language model's training
+and sampling, the gated last-state model and its training) with one bad argument, and checks the
 exception type and that the message *starts* with the argument as the caller
 wrote it (``params['dec_W_hh']``, ``sources[3]``, ``candidates[0]``,
 ``batches(rng)[0] (x)``), followed by what was expected.  A message that
@@ -27,6 +28,9 @@ from seqlib.seq2seq.decode import beam_search, decoder_step, greedy_decode
 from seqlib.cells.init import init_rnn_params
 from seqlib.training.optim import SGD
 from seqlib.seq2seq.train import train_seq2seq
+import seqlib.attention.g2p as g2p
+import seqlib.attention.model as am
+from seqlib.attention.birnn import birnn_forward
 
 SRC = [[1, 2, 3], [4], [0, 1], [2, 2]]
 TGT = [[2, 3, 4, 0], [5, 0], [0], [3, 0]]
@@ -61,8 +65,45 @@ def batch(c: s2.Seq2SeqConfig | None = None) -> s2.Seq2SeqBatch:
     return s2.make_batch(SRC, TGT, c or cfg())
 
 
+def acfg(cell: str = "lstm", score: str = "additive") -> am.AttentionConfig:
+    return am.AttentionConfig(V_x=5, V_y=6, D=3, H_enc=3, H=4, A=3, cell=cell, score=score)
+
+
+def ap(cell: str = "lstm", score: str = "additive", **edits: Any) -> dict[str, Any]:
+    """Attention-model params with ``edits``, as :func:`s2p`."""
+    p = am.init_attention_seq2seq(acfg(cell, score), rng=0)
+    for k, v in edits.items():
+        p[k] = v(p[k].copy()) if callable(v) else v
+    return p
+
+
+def abatch(c: am.AttentionConfig | None = None) -> s2.Seq2SeqBatch:
+    return s2.make_batch(SRC, TGT, c or acfg())
+
+
+def amemory(c: am.AttentionConfig | None = None) -> am.AttentionMemory:
+    return am.attention_encode(ap(), SRC[:2], c or acfg())
+
+
+def cell_params(cell: str = "lstm", H: int = 3, **edits: Any) -> dict[str, Any]:
+    p = s2.CELLS[cell].init(2, H, np.random.default_rng(0))
+    for k, v in edits.items():
+        p[k] = v(p[k].copy()) if callable(v) else v
+    return p
+
+
 def rnn_params(D: int = 3, H: int = 4, V: int = 5, **edits: Any) -> dict[str, Any]:
     p = init_rnn_params(D, H, V, rng=0)
+    for k, v in edits.items():
+        p[k] = v(p[k].copy()) if callable(v) else v
+    return p
+
+
+G2P_CFG = g2p.g2p_config(D=3, H_enc=3, H=4, A=3)
+
+
+def g2p_params(**edits: Any) -> dict[str, Any]:
+    p = am.init_attention_seq2seq(G2P_CFG, rng=0)
     for k, v in edits.items():
         p[k] = v(p[k].copy()) if callable(v) else v
     return p
@@ -243,7 +284,7 @@ CASES: list[tuple[str, Callable[[], Any], type, str]] = [
      ValueError, r"sources must hold at least one sequence"),
     ("make_batch: a dict for config",
      lambda: s2.make_batch(SRC, TGT, dict(DIMS)),
-     TypeError, r"config must be a Seq2SeqConfig, got dict"),
+     TypeError, r"config must be a Seq2SeqConfig \(or an AttentionConfig\), got dict"),
     ("make_batch: require_eos as a string",
      lambda: s2.make_batch(SRC, TGT, cfg(), require_eos="no"),
      TypeError, r"require_eos must be a bool"),
@@ -323,6 +364,120 @@ CASES: list[tuple[str, Callable[[], Any], type, str]] = [
     ("train_seq2seq: clip_norm 0",
      lambda: train_seq2seq(s2p(), SRC, TGT, cfg(), 2, rng=0, clip_norm=0.0),
      ValueError, r"clip_norm must be finite and in \(0, inf\)"),
+    # --- the attention encoder-decoder: parameters in full, in the caller's words
+    ("attention_seq2seq_loss: NaN in a row of E_y that the batch never reads",
+     lambda: am.attention_seq2seq_loss(ap(E_y=nan_at(0, 1)), abatch(), acfg()),
+     ValueError, r"params\['E_y'\] must be finite, got 1 NaN .* the first at index \(0, 1\)"),
+    ("attention_seq2seq_loss_and_grads: NaN in the backward encoder's W_h",
+     lambda: am.attention_seq2seq_loss_and_grads(ap(enc_b_W_h=nan_at(2, 5)), abatch(), acfg()),
+     ValueError, r"params\['enc_b_W_h'\] must be finite"),
+    ("attention_seq2seq_loss_and_grads: an encoder W_h as wide as the decoder's",
+     lambda: am.attention_seq2seq_loss_and_grads(ap(enc_f_W_h=np.zeros((4, 16))), abatch(), acfg()),
+     ValueError, r"params\['enc_f_W_h'\] must have shape \(H_enc, 4H_enc\) with H_enc=3, 4H_enc=12 "
+                 r"\(so \(3, 12\)\), got \(4, 16\)"),
+    ("attention_seq2seq_loss_and_grads: U_a that reads one direction only",
+     lambda: am.attention_seq2seq_loss_and_grads(ap(att_U_a=np.zeros((3, 3))), abatch(), acfg()),
+     ValueError, r"params\['att_U_a'\] must have shape \(2H_enc, A\) with 2H_enc=6, A=3 \(so \(6, 3\)\), "
+                 r"got \(3, 3\)"),
+    ("attention_seq2seq_forward: W_c without the state's rows",
+     lambda: am.attention_seq2seq_forward(ap(W_c=np.zeros((6, 4))), abatch(), acfg()),
+     ValueError, r"params\['W_c'\] must have shape \(2H_enc\+H, H\) with 2H_enc\+H=10, H=4"),
+    ("attention_seq2seq_forward: a general score's W_a of the wrong width",
+     lambda: am.attention_seq2seq_forward(ap("gru", "general", att_W_a=np.zeros((4, 3))),
+                                          abatch(acfg("gru", "general")), acfg("gru", "general")),
+     ValueError, r"params\['att_W_a'\] must have shape \(H, 2H_enc\) with H=4, 2H_enc=6"),
+    ("attention_seq2seq_loss: E_x of another source vocabulary",
+     lambda: am.attention_seq2seq_loss(ap(E_x=np.zeros((7, 3))), abatch(), acfg()),
+     ValueError, r"params\['E_x'\] must have shape \(V_x, D\) .* \(a source vocabulary mismatch\? config.V_x = 5\)"),
+    ("attention_seq2seq_loss: params without the attention's v_a",
+     lambda: am.attention_seq2seq_loss({k: v for k, v in ap().items() if k != "att_v_a"}, abatch(), acfg()),
+     ValueError, r"params is missing \['att_v_a'\]; it needs .* \(see init_attention_seq2seq\)"),
+    ("attention_seq2seq_loss: a Seq2SeqConfig for config",
+     lambda: am.attention_seq2seq_loss(ap(), abatch(), cfg()),
+     TypeError, r"config must be an AttentionConfig, got Seq2SeqConfig"),
+    ("attention_seq2seq_loss: a batch of a larger source vocabulary",
+     lambda: am.attention_seq2seq_loss(ap(), s2.make_batch([[7, 1]], [[0]], am.AttentionConfig(V_x=9, V_y=6)),
+                                       acfg()),
+     ValueError, r"batch.src must be source ids in \[0, V_x\) = \[0, 5\), got 7"),
+    ("attention_seq2seq_loss: normalise 'mean'",
+     lambda: am.attention_seq2seq_loss(ap(), abatch(), acfg(), "mean"),
+     ValueError, r"normalise must be one of"),
+    ("attention_sequence_log_prob: candidates[1] without EOS",
+     lambda: am.attention_sequence_log_prob(ap(), SRC, [TGT[0], [5], *TGT[2:]], acfg()),
+     ValueError, r"candidates\[1\] must end with eos=0"),
+    ("attention_sequence_log_prob: inf in W_hy",
+     lambda: am.attention_sequence_log_prob(ap(W_hy=nan_at(3, 2, value=np.inf)), SRC, TGT, acfg()),
+     ValueError, r"params\['W_hy'\] must be finite"),
+    ("attention_encode: sources[1] outside V_x",
+     lambda: am.attention_encode(ap(), [[1], [9]], acfg()),
+     ValueError, r"sources\[1\] must be source ids in \[0, V_x\) = \[0, 5\), got 9"),
+    ("attention_encode: NaN in the bridge's W_s",
+     lambda: am.attention_encode(ap(W_s=nan_at(0, 0)), SRC, acfg()),
+     ValueError, r"params\['W_s'\] must be finite"),
+    ("attention_greedy_decode: NaN in the score's v_a",
+     lambda: am.attention_greedy_decode(ap(att_v_a=nan_at(1)), SRC, acfg(), 4),
+     ValueError, r"params\['att_v_a'\] must be finite"),
+    ("attention_greedy_decode: an empty source",
+     lambda: am.attention_greedy_decode(ap(), [[1], []], acfg(), 4),
+     ValueError, r"sources\[1\] must hold at least one token"),
+    ("attention_greedy_decode: max_len 0",
+     lambda: am.attention_greedy_decode(ap(), SRC, acfg(), 0),
+     ValueError, r"max_len must be >= 1"),
+    ("attention_beam_search: a source id outside V_x",
+     lambda: am.attention_beam_search(ap(), [1, 7], acfg(), 2, 4),
+     ValueError, r"source must be source ids in \[0, V_x\) = \[0, 5\), got 7"),
+    ("attention_beam_search: NaN in the decoder's b",
+     lambda: am.attention_beam_search(ap(dec_b=nan_at(3)), [1, 2], acfg(), 2, 4),
+     ValueError, r"params\['dec_b'\] must be finite"),
+    ("attention_beam_search: a fractional beam width",
+     lambda: am.attention_beam_search(ap(), [1, 2], acfg(), 2.5, 4),
+     TypeError, r"beam_width must be a positive int"),
+    ("attention_decoder_step: a memory that is a tuple",
+     lambda: am.attention_decoder_step(ap(), np.array([1, 1]), (np.zeros((2, 4)),) * 2, tuple(vars(amemory()).values()),
+                                       acfg()),
+     TypeError, r"memory must be the AttentionMemory returned by attention_encode"),
+    ("attention_decoder_step: an LSTM state without its cell",
+     lambda: am.attention_decoder_step(ap(), np.array([1, 1]), (np.zeros((2, 4)),), amemory(), acfg()),
+     TypeError, r"state must be a tuple of 2 \(K, H\) array\(s\) for the lstm cell"),
+    ("attention_decoder_step: tokens outside V_y",
+     lambda: am.attention_decoder_step(ap(), np.array([1, 6]), (np.zeros((2, 4)),) * 2, amemory(), acfg()),
+     ValueError, r"tokens must be target ids in \[0, V_y\) = \[0, 6\), got 6"),
+    ("attention_decoder_step: a state of three rows for two sources",
+     lambda: am.attention_decoder_step(ap(), np.array([1, 1]), (np.zeros((3, 4)),) * 2, amemory(), acfg()),
+     ValueError, r"state\[0\] must have shape \(K, H\) with K=2, H=4"),
+    ("birnn_forward: a backward direction of another size",
+     lambda: birnn_forward(np.zeros((2, 3, 2)), [3, 1], cell_params(), cell_params(H=4), "lstm"),
+     ValueError, r"params_b\['W_h'\] must have shape \(H, 4H\) with H=3, 4H=12 \(so \(3, 12\)\), got \(4, 16\)"),
+    ("birnn_forward: NaN in the forward direction's bias",
+     lambda: birnn_forward(np.zeros((2, 3, 2)), [3, 1], cell_params(b=nan_at(0)), cell_params(), "lstm"),
+     ValueError, r"params_f\['b'\] must be finite"),
+    ("birnn_forward: a length beyond M",
+     lambda: birnn_forward(np.zeros((2, 3, 2)), [3, 4], cell_params(), cell_params(), "lstm"),
+     ValueError, r"lengths must lie in \[1, M\] = \[1, 3\], got 4 at index 1"),
+    ("train_attention: a read-only parameter",
+     lambda: g2p.train_attention(ap(W_c=readonly), SRC, TGT, acfg(), rng=0, batch_size=2),
+     ValueError, r"params\['W_c'\] must be writeable \(train_attention updates it in place\)"),
+    ("train_attention: NaN in an unused row of E_y",
+     lambda: g2p.train_attention(ap(E_y=nan_at(0, 2)), SRC, TGT, acfg(), rng=0, batch_size=2),
+     ValueError, r"params\['E_y'\] must be finite"),
+    ("train_attention: targets[2] without EOS",
+     lambda: g2p.train_attention(ap(), SRC, TGT[:2] + [[3]] + TGT[3:], acfg(), rng=0),
+     ValueError, r"targets\[2\] must end with eos=0"),
+    ("train_attention: an optimizer that makes W_hy NaN",
+     lambda: g2p.train_attention(ap(), SRC, TGT, acfg(), rng=0, optimizer=NaNOptimizer("W_hy")),
+     FloatingPointError, r"training diverged at step 0: params\['W_hy'\] is no longer finite"),
+    ("train_attention: an optimizer that replaces b_y",
+     lambda: g2p.train_attention(ap(), SRC, TGT, acfg(), rng=0, optimizer=NaNOptimizer("b_y", [0.0] * 6)),
+     ValueError, r"params\['b_y'\] must stay an ndarray of shape \(6,\) and dtype float64 during training"),
+    ("transcribe: NaN in the readout",
+     lambda: g2p.transcribe(["cat"], (g2p_params(W_hy=nan_at(0, 0)), G2P_CFG)),
+     ValueError, r"params\['W_hy'\] must be finite"),
+    ("predict: batched, with NaN in the score's W_a",
+     lambda: g2p.predict(g2p_params(att_W_a=nan_at(0, 0)), G2P_CFG, ["cat"], batch_size=2),
+     ValueError, r"params\['att_W_a'\] must be finite"),
+    ("save_checkpoint: NaN in a parameter",
+     lambda: g2p.save_checkpoint("never-written", ap(b_c=nan_at(0)), acfg()),
+     ValueError, r"params\['b_c'\] must be finite"),
     # --- the RNN language model: loss_and_grads, evaluate_rnn, train_rnn, sample
     ("loss_and_grads: NaN in W_hh",
      lambda: tr.loss_and_grads(rnn_params(W_hh=nan_at(1, 1)), *lm_data()),
@@ -452,7 +607,11 @@ def test_the_set_is_broad():
     called = " ".join(c[0].split(":")[0] for c in CASES)
     for fn in ("make_batch", "loss", "loss_and_grads", "forward", "sequence_log_prob", "greedy_decode",
                "beam_search", "decoder_step", "encode", "decoder_inputs", "train_seq2seq", "evaluate_rnn",
-               "train_rnn", "sample", "last_state_loss_and_grads", "last_state_forward", "train_last_state"):
+               "train_rnn", "sample", "last_state_loss_and_grads", "last_state_forward", "train_last_state",
+               "attention_seq2seq_forward", "attention_seq2seq_loss", "attention_seq2seq_loss_and_grads",
+               "attention_sequence_log_prob", "attention_encode", "attention_decoder_step",
+               "attention_greedy_decode", "attention_beam_search", "birnn_forward", "train_attention",
+               "transcribe", "predict", "save_checkpoint"):
         assert re.search(rf"(^| ){fn}( |$)", called), fn
 
 
@@ -467,6 +626,16 @@ def test_the_valid_inputs_of_the_cases_pass():
     s2.encode(s2p(), np.array([[1, 2]]), np.array([2]), c)
     s2.decoder_inputs(s2p(), np.array([[1, 2]]), np.zeros((1, 4)), c)
     train_seq2seq(s2p(), SRC, TGT, c, 2, rng=0, batch_size=2)
+    for cell, score in (("lstm", "additive"), ("gru", "general")):
+        am.attention_seq2seq_loss_and_grads(ap(cell, score), abatch(acfg(cell, score)), acfg(cell, score))
+    am.attention_sequence_log_prob(ap(), SRC, TGT, acfg())
+    am.attention_beam_search(ap(), [1, 2], acfg(), 2, 4)
+    am.attention_decoder_step(ap(), np.array([1, 1]), (np.zeros((2, 4)),) * 2, amemory(), acfg())
+    birnn_forward(np.zeros((2, 3, 2)), [3, 1], cell_params(), cell_params(), "lstm")
+    g2p.train_attention(ap(), SRC, TGT, acfg(), rng=0, batch_size=2)
+    g2p.transcribe(["cat"], (g2p_params(), G2P_CFG), max_len=3)
+    g2p.predict(g2p_params(), G2P_CFG, ["cat"], batch_size=2, max_len=3)
+    assert 0 not in abatch().dec_in
     tr.loss_and_grads(rnn_params(), *lm_data())
     tr.loss_and_grads(rnn_params(D=5), *one_hot_lm())
     tr.train_rnn(rnn_params(), lm_batches(), 2, optimizer=SGD(0.1), rng=0, eval_data=lm_data())
@@ -553,3 +722,28 @@ def test_training_loops_check_params_once_and_each_batch_once(checked):
     train_seq2seq(s2p(), SRC, TGT, cfg(), steps, rng=0, batch_size=2)
     assert all(re.match(r"params\[|sources\[\d\]$|targets\[\d\]$|grads\[", n) for _, n in checked), checked
     assert all(k == 1 for n, k in _finite_counts(checked).items() if n.startswith("params[")), checked
+
+
+@pytest.mark.parametrize("cell, score", [("rnn", "additive"), ("lstm", "general"), ("gru", "additive")])
+def test_the_attention_model_checks_each_array_once_in_the_callers_words(checked, cell, score):
+    """The attention model's layers (the attention, the BiRNN, the cells) check nothing again."""
+    c = acfg(cell, score)
+    p, b = ap(cell, score), abatch(c)
+    names = {f"params[{k!r}]": 1 for k in am.attention_param_names(c)}
+    checked.clear()
+    am.attention_seq2seq_loss_and_grads(p, b, c)
+    assert all(re.match(r"params\[|batch\.", name) for _, name in checked), checked
+    assert _finite_counts(checked) == {**names, "batch.weights": 1}
+    checked.clear()
+    am.attention_greedy_decode(p, SRC, c, 3)
+    assert all(re.match(r"params\[|sources\[\d\]$", name) for _, name in checked), checked
+    assert _finite_counts(checked) == names
+    checked.clear()
+    am.attention_beam_search(p, SRC[0], c, 3, 3)
+    assert all(re.match(r"params\[|source$", name) for _, name in checked), checked
+    assert _finite_counts(checked) == names
+    checked.clear()
+    g2p.train_attention(p, SRC, TGT, c, epochs=2, rng=0, batch_size=2)
+    # Adam.step checks the gradients it is handed (the optimizer is the caller's object, its step an edge)
+    assert all(re.match(r"params\[|sources\[\d\]$|targets\[\d\]$|grads\[", n) for _, n in checked), checked
+    assert {n: k for n, k in _finite_counts(checked).items() if n.startswith("params[")} == names

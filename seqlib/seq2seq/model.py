@@ -160,7 +160,22 @@ _BUILTIN = dict(CELLS)
 
 
 @dataclass(frozen=True)
-class Seq2SeqConfig:
+class _TokenConfig:
+    """The vocabulary fields a batch of pairs needs (:func:`make_batch`): ``V_x``, ``V_y``, ``eos``, ``bos``.
+
+    The base of :class:`Seq2SeqConfig` and of the attention model's
+    :class:`seqlib.attention.model.AttentionConfig`, so that one
+    :func:`make_batch` pads pairs for both.
+    """
+
+    V_x: int
+    V_y: int
+    eos: int = 0
+    bos: int = 1
+
+
+@dataclass(frozen=True)
+class Seq2SeqConfig(_TokenConfig):
     """Sizes and choices of an encoder-decoder.
 
     Attributes
@@ -310,6 +325,8 @@ def make_batch(sources: Sequence[Sequence[int]], targets: Sequence[Sequence[int]
         holding no other ``eos``.  (``bos`` is an ordinary output token: a
         trained model learns to give it probability near 0.)
     config : Seq2SeqConfig
+        Or the attention model's :class:`seqlib.attention.model.AttentionConfig`:
+        only the vocabularies (``V_x``, ``V_y``, ``eos``, ``bos``) are read.
     require_eos : bool, keyword-only, default True
         ``False`` also accepts targets without a final EOS (outputs that a
         decoder's length limit cut off), for scoring only.
@@ -317,14 +334,15 @@ def make_batch(sources: Sequence[Sequence[int]], targets: Sequence[Sequence[int]
     Raises
     ------
     TypeError
-        ``config`` is not a :class:`Seq2SeqConfig`, a sequence is not a
+        ``config`` is neither a :class:`Seq2SeqConfig` nor an ``AttentionConfig``, a sequence is not a
         list of integer ids (the message names ``sources[b]``).
     ValueError
         Different numbers of sources and targets, an empty or ragged
         sequence, an id outside its vocabulary, a target without a final
         EOS, an EOS before the end (the message names ``targets[b]``).
     """
-    _check_config(config)
+    if not isinstance(config, _TokenConfig):
+        raise TypeError(f"config must be a Seq2SeqConfig (or an AttentionConfig), got {_describe(config)}")
     require_eos = check_bool(require_eos, "require_eos")
     return _pad_batch(*_check_pairs(sources, targets, config, require_eos), config)
 
