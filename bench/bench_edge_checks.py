@@ -15,8 +15,10 @@ This script times both paths on the same data:
   *layers*: the layer functions one by one, ``bench_rnn.py``'s "seqlib"
   column; *edge*: :func:`seqlib.loss_and_grads`, which checks every
   parameter array once per call and then runs the cores.  (``train_rnn``
-  makes neither call: it checks the parameters once per run and each batch
-  as it arrives, then calls the unchecked cores directly.)
+  makes neither call: it checks the parameters in full once per run and
+  each batch as it arrives; after each update it checks only that every
+  parameter kept its shape and dtype and is finite (its divergence test).
+  Between these it calls the unchecked cores directly.)
 * ``s2s_loss_and_grads``: one training step's loss and gradients of the
   book's encoder-decoder (the ``forward_0`` model of ``sweeps/seq2seq.py``,
   a batch of 32 training pairs, the sweep's batch size).  *layers*: the

@@ -13,8 +13,10 @@ Run with ``make bench`` (or ``python bench/bench_rnn.py --quick``).  Prints
    :class:`seqlib.Workspace`, one softmax for the loss and its gradient via
    ``sequence_loss_and_grad``), and "fresh", the functions the chapters
    teach called one by one with every array new.  ``train_rnn`` takes
-   neither path: it checks the parameters once per run and each batch as it
-   arrives, then calls the unchecked cores directly, while
+   neither path: it checks the parameters in full once per run and each
+   batch as it arrives; after each update it checks only that every
+   parameter kept its shape and dtype and is finite (its divergence test).
+   Between these it calls the unchecked cores directly, while
    ``loss_and_grads`` checks every parameter array again on every call
    (``bench_edge_checks.py`` times it against "seqlib").  With the FLOP
    count, the achieved GFLOP/s and the fraction of the matmul bound, plus

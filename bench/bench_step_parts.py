@@ -4,8 +4,10 @@
 "fresh" (the functions the chapters teach, one by one, every array new) and
 "seqlib" (the public layer functions one by one with a workspace, each
 checking its arguments).  ``train_rnn`` takes neither path: it checks the
-parameters once per run and each batch as it arrives, then calls the
-unchecked cores directly, while ``loss_and_grads`` checks every parameter
+parameters in full once per run and each batch as it arrives; after each
+update it checks only that every parameter kept its shape and dtype and is
+finite (its divergence test).  Between these it calls the unchecked cores
+directly, while ``loss_and_grads`` checks every parameter
 array again on every call (``bench/bench_edge_checks.py`` times it against
 "seqlib").  "fresh" and "seqlib" differ in three ways at once:
 
