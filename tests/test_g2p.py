@@ -189,7 +189,7 @@ def test_bucket_batches_cover_every_pair_once_with_similar_lengths():
 
 
 def test_training_batches_are_make_batch():
-    """train_attention pads each batch unchecked (every pair was checked once): the arrays are make_batch's."""
+    """train_g2p pads each batch unchecked (every pair was checked once): the arrays are make_batch's."""
     from seqlib.seq2seq.model import _check_pairs, _pad_batch, make_batch
     src, tgt = g2p.encode_pairs(gd.lexicon_pairs(dict(list(gd.read_lexicon("test").items())[:50])))
     cfg = g2p.g2p_config()
@@ -208,7 +208,7 @@ def test_training_lowers_the_loss_and_is_deterministic():
     runs = []
     for _ in range(2):
         cfg, p = _tiny()
-        h = g2p.train_attention(p, src, tgt, cfg, epochs=8, rng=5, batch_size=32, lr=1e-2)
+        h = g2p.train_g2p(p, src, tgt, cfg, epochs=8, rng=5, batch_size=32, lr=1e-2)
         runs.append((h, p))
     np.testing.assert_array_equal(runs[0][0]["loss"], runs[1][0]["loss"])
     loss = runs[0][0]["loss"]
@@ -242,7 +242,7 @@ def test_checkpoint_round_trip_and_transcribe(tmp_path):
     with pytest.raises(TypeError, match="checkpoint must be a path"):
         g2p.transcribe(["cat"], p)
     np.savez(tmp_path / "other.npz", x=np.zeros(2))
-    with pytest.raises(ValueError, match="must be a checkpoint of format 'seqlib-attention-seq2seq/1'"):
+    with pytest.raises(ValueError, match="must be a checkpoint of format 'seqlib-g2p/1'"):
         g2p.load_checkpoint(tmp_path / "other.npz")
     with pytest.raises(ValueError, match="V_x is fixed by the CMUdict vocabularies"):
         g2p.g2p_config(V_x=30)

@@ -454,20 +454,20 @@ CASES: list[tuple[str, Callable[[], Any], type, str]] = [
     ("birnn_forward: a length beyond M",
      lambda: birnn_forward(np.zeros((2, 3, 2)), [3, 4], cell_params(), cell_params(), "lstm"),
      ValueError, r"lengths must lie in \[1, M\] = \[1, 3\], got 4 at index 1"),
-    ("train_attention: a read-only parameter",
-     lambda: g2p.train_attention(ap(W_c=readonly), SRC, TGT, acfg(), rng=0, batch_size=2),
-     ValueError, r"params\['W_c'\] must be writeable \(train_attention updates it in place\)"),
-    ("train_attention: NaN in an unused row of E_y",
-     lambda: g2p.train_attention(ap(E_y=nan_at(0, 2)), SRC, TGT, acfg(), rng=0, batch_size=2),
+    ("train_g2p: a read-only parameter",
+     lambda: g2p.train_g2p(ap(W_c=readonly), SRC, TGT, acfg(), rng=0, batch_size=2),
+     ValueError, r"params\['W_c'\] must be writeable \(train_g2p updates it in place\)"),
+    ("train_g2p: NaN in an unused row of E_y",
+     lambda: g2p.train_g2p(ap(E_y=nan_at(0, 2)), SRC, TGT, acfg(), rng=0, batch_size=2),
      ValueError, r"params\['E_y'\] must be finite"),
-    ("train_attention: targets[2] without EOS",
-     lambda: g2p.train_attention(ap(), SRC, TGT[:2] + [[3]] + TGT[3:], acfg(), rng=0),
+    ("train_g2p: targets[2] without EOS",
+     lambda: g2p.train_g2p(ap(), SRC, TGT[:2] + [[3]] + TGT[3:], acfg(), rng=0),
      ValueError, r"targets\[2\] must end with eos=0"),
-    ("train_attention: an optimizer that makes W_hy NaN",
-     lambda: g2p.train_attention(ap(), SRC, TGT, acfg(), rng=0, optimizer=NaNOptimizer("W_hy")),
+    ("train_g2p: an optimizer that makes W_hy NaN",
+     lambda: g2p.train_g2p(ap(), SRC, TGT, acfg(), rng=0, optimizer=NaNOptimizer("W_hy")),
      FloatingPointError, r"training diverged at step 0: params\['W_hy'\] is no longer finite"),
-    ("train_attention: an optimizer that replaces b_y",
-     lambda: g2p.train_attention(ap(), SRC, TGT, acfg(), rng=0, optimizer=NaNOptimizer("b_y", [0.0] * 6)),
+    ("train_g2p: an optimizer that replaces b_y",
+     lambda: g2p.train_g2p(ap(), SRC, TGT, acfg(), rng=0, optimizer=NaNOptimizer("b_y", [0.0] * 6)),
      ValueError, r"params\['b_y'\] must stay an ndarray of shape \(6,\) and dtype float64 during training"),
     ("transcribe: NaN in the readout",
      lambda: g2p.transcribe(["cat"], (g2p_params(W_hy=nan_at(0, 0)), G2P_CFG)),
@@ -610,7 +610,7 @@ def test_the_set_is_broad():
                "train_rnn", "sample", "last_state_loss_and_grads", "last_state_forward", "train_last_state",
                "attention_seq2seq_forward", "attention_seq2seq_loss", "attention_seq2seq_loss_and_grads",
                "attention_sequence_log_prob", "attention_encode", "attention_decoder_step",
-               "attention_greedy_decode", "attention_beam_search", "birnn_forward", "train_attention",
+               "attention_greedy_decode", "attention_beam_search", "birnn_forward", "train_g2p",
                "transcribe", "predict", "save_checkpoint"):
         assert re.search(rf"(^| ){fn}( |$)", called), fn
 
@@ -632,7 +632,7 @@ def test_the_valid_inputs_of_the_cases_pass():
     am.attention_beam_search(ap(), [1, 2], acfg(), 2, 4)
     am.attention_decoder_step(ap(), np.array([1, 1]), (np.zeros((2, 4)),) * 2, amemory(), acfg())
     birnn_forward(np.zeros((2, 3, 2)), [3, 1], cell_params(), cell_params(), "lstm")
-    g2p.train_attention(ap(), SRC, TGT, acfg(), rng=0, batch_size=2)
+    g2p.train_g2p(ap(), SRC, TGT, acfg(), rng=0, batch_size=2)
     g2p.transcribe(["cat"], (g2p_params(), G2P_CFG), max_len=3)
     g2p.predict(g2p_params(), G2P_CFG, ["cat"], batch_size=2, max_len=3)
     assert 0 not in abatch().dec_in
@@ -743,7 +743,7 @@ def test_the_attention_model_checks_each_array_once_in_the_callers_words(checked
     assert all(re.match(r"params\[|source$", name) for _, name in checked), checked
     assert _finite_counts(checked) == names
     checked.clear()
-    g2p.train_attention(p, SRC, TGT, c, epochs=2, rng=0, batch_size=2)
+    g2p.train_g2p(p, SRC, TGT, c, epochs=2, rng=0, batch_size=2)
     # Adam.step checks the gradients it is handed (the optimizer is the caller's object, its step an edge)
     assert all(re.match(r"params\[|sources\[\d\]$|targets\[\d\]$|grads\[", n) for _, n in checked), checked
     assert {n: k for n, k in _finite_counts(checked).items() if n.startswith("params[")} == names

@@ -1,11 +1,13 @@
 """Grapheme-to-phoneme conversion with the attention encoder-decoder: training, checkpoints, a reader's API.
 
 * :func:`g2p_config` -- an :class:`seqlib.attention.model.AttentionConfig`
-  with CMUdict's vocabularies (27 graphemes; EOS, BOS and 39 phonemes).
+  with CMUdict's vocabularies (27 graphemes; EOS, BOS and 39 phonemes);
+  :func:`g2p_plain_config` -- the same for the plain encoder-decoder of
+  :mod:`seqlib.seq2seq.model` (a :class:`Seq2SeqConfig`), the comparison.
 * :func:`encode_pairs` -- (word, pronunciation) pairs as id sequences.
 * :func:`bucket_batches` -- one epoch's batches, each of pairs of similar
   lengths, so that little of a batch is padding.
-* :func:`train_attention` -- teacher-forced training with Adam and
+* :func:`train_g2p` -- teacher-forced training (either model) with Adam and
   global-norm clipping (:class:`seqlib.training.optim.Adam`,
   :func:`seqlib.training.clip.clip_by_global_norm`), in place.
 * :func:`save_checkpoint`, :func:`load_checkpoint` -- ``.npz`` files that
@@ -24,7 +26,11 @@ a differently shaped batch, and a near-tie could then fall the other way.
 Re-decoding a word from the same checkpoint with the same numpy and BLAS
 gives the same phonemes.
 
-Arguments are checked once, at the edge: :func:`train_attention` checks
+Both models run through the same functions: each function looks up the
+model's cores by the type of ``config`` (:func:`_ops`), so batching,
+training, checkpoints and decoding are one code path.
+
+Arguments are checked once, at the edge: :func:`train_g2p` checks
 ``params`` in full (each array a writeable float ndarray, finite) and every
 pair before its first step, :func:`transcribe` and :func:`predict` check the
 model once before the first word; the steps and the words then run the
@@ -35,8 +41,9 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import fields
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -44,23 +51,53 @@ from .._validate import (
     _describe, all_finite, check_param_layout, check_positive_int, check_real, param_layout,
 )
 from ..cells.init import _as_rng
-from ..seq2seq.model import _check_pairs, _pad_batch
+from ..seq2seq import decode as _s2s_decode
+from ..seq2seq import model as _s2s_model
+from ..seq2seq.model import Seq2SeqConfig, _check_pairs, _pad_batch
 from ..training.clip import _clip_by_global_norm_core
 from ..training.optim import Adam
 from .data import G2P_BOS, G2P_EOS, G2P_TGT_VOCAB, GRAPHEMES, decode_phonemes, encode_phonemes, encode_word
-from .model import (
-    AttentionConfig, _beam_core, _check_params, _greedy_core, _loss_and_grads_core,
-    attention_param_names, init_attention_seq2seq,
-)
+from . import model as _att_model
+from .model import AttentionConfig, init_attention_seq2seq
 
 __all__ = [
-    "g2p_config", "encode_pairs", "bucket_batches", "train_attention", "save_checkpoint", "load_checkpoint",
+    "g2p_config", "g2p_plain_config", "init_g2p", "encode_pairs", "bucket_batches", "train_g2p", "save_checkpoint", "load_checkpoint",
     "transcribe", "predict", "time_training_steps", "CHECKPOINT_FORMAT",
 ]
 
 Array = np.ndarray
 #: Written into every checkpoint; :func:`load_checkpoint` refuses any other.
-CHECKPOINT_FORMAT = "seqlib-attention-seq2seq/1"
+CHECKPOINT_FORMAT = "seqlib-g2p/1"
+G2PConfig = AttentionConfig | Seq2SeqConfig
+
+
+class _Ops(NamedTuple):
+    """One model's cores: what training, checkpoints and decoding call."""
+
+    kind: str  # written into checkpoints
+    config_type: type
+    check_params: Callable[..., dict[str, Array]]
+    loss_and_grads: Callable[[Mapping[str, Array], Any, Any], tuple[float, dict[str, Array]]]
+    greedy: Callable[[Mapping[str, Array], Sequence[Array], Any, int], list[Any]]
+    beam: Callable[[Mapping[str, Array], Array, Any, int, int], list[Any]]
+
+
+_OPS = {
+    "attention": _Ops("attention", AttentionConfig, _att_model._check_params, _att_model._loss_and_grads_core,
+                      _att_model._greedy_core, _att_model._beam_core),
+    "seq2seq": _Ops("seq2seq", Seq2SeqConfig, _s2s_model._check_params,
+                    lambda p, batch, config: _s2s_model._loss_and_grads_core(p, batch, config, "token"),
+                    _s2s_decode._greedy_core, _s2s_decode._beam_core),
+}
+
+
+def _ops(config: Any) -> _Ops:
+    """The cores of the model ``config`` configures."""
+    for ops in _OPS.values():
+        if isinstance(config, ops.config_type):
+            return ops
+    raise TypeError(f"config must be an AttentionConfig (g2p_config) or a Seq2SeqConfig (g2p_plain_config), "
+                    f"got {_describe(config)}")
 
 
 def g2p_config(**kwargs: Any) -> AttentionConfig:
@@ -69,6 +106,28 @@ def g2p_config(**kwargs: Any) -> AttentionConfig:
         if k in kwargs:
             raise ValueError(f"{k} is fixed by the CMUdict vocabularies, got {k}={kwargs[k]!r}")
     return AttentionConfig(V_x=len(GRAPHEMES), V_y=len(G2P_TGT_VOCAB), eos=G2P_EOS, bos=G2P_BOS, **kwargs)
+
+
+def g2p_plain_config(**kwargs: Any) -> Seq2SeqConfig:
+    """A :class:`Seq2SeqConfig` for CMUdict: the last chapter's encoder-decoder, no attention; the rest from ``kwargs``."""
+    for k in ("V_x", "V_y", "eos", "bos"):
+        if k in kwargs:
+            raise ValueError(f"{k} is fixed by the CMUdict vocabularies, got {k}={kwargs[k]!r}")
+    return Seq2SeqConfig(V_x=len(GRAPHEMES), V_y=len(G2P_TGT_VOCAB), eos=G2P_EOS, bos=G2P_BOS, **kwargs)
+
+
+def init_g2p(config: G2PConfig, *, rng: np.random.Generator | int, dtype: object = np.float64) -> dict[str, Array]:
+    """Fresh parameters for either model (the plain model is float64 only)."""
+    if _ops(config).kind == "attention":
+        return init_attention_seq2seq(config, rng=rng, dtype=dtype)
+    if np.dtype(dtype) != np.float64:
+        raise ValueError(f"dtype must be float64 for the plain encoder-decoder (seqlib.seq2seq), got {dtype!r}")
+    return _s2s_model.init_seq2seq_params(config, rng=rng)
+
+
+def _config_dict(config: G2PConfig) -> dict[str, Any]:
+    return {f.name: (int(v) if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else v)
+            for f in fields(config) for v in [getattr(config, f.name)]}
 
 
 def encode_pairs(pairs: Sequence[tuple[str, Sequence[str]]]) -> tuple[list[list[int]], list[list[int]]]:
@@ -107,25 +166,26 @@ def bucket_batches(src_lens: Sequence[int], tgt_lens: Sequence[int], batch_size:
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def train_attention(params: dict[str, Array], sources: Sequence[Sequence[int]], targets: Sequence[Sequence[int]],
-                    config: AttentionConfig, *, epochs: int = 1, rng: np.random.Generator | int,
-                    batch_size: int = 64, lr: float = 1e-3, clip_norm: float = 5.0, pool: int = 32,
-                    max_steps: int | None = None, optimizer: Any = None,
-                    on_epoch: Callable[[int, dict[str, Array]], Any] | None = None) -> dict[str, Any]:
+def train_g2p(params: dict[str, Array], sources: Sequence[Sequence[int]], targets: Sequence[Sequence[int]],
+              config: G2PConfig, *, epochs: int = 1, rng: np.random.Generator | int,
+              batch_size: int = 64, lr: float = 1e-3, clip_norm: float = 5.0, pool: int = 32,
+              max_steps: int | None = None, optimizer: Any = None,
+              on_epoch: Callable[[int, dict[str, Array]], Any] | None = None) -> dict[str, Any]:
     """Teacher-forced training with length-bucketed batches, Adam and global-norm clipping; ``params`` change in place.
 
     Each epoch visits every pair once (:func:`bucket_batches`); each step
     pads its batch (as :func:`seqlib.seq2seq.model.make_batch`), computes
-    :func:`attention_seq2seq_loss_and_grads` (token-normalised), clips the
+    the model's loss and gradients (token-normalised), clips the
     gradient to global norm ``clip_norm`` and takes one Adam step.
 
     Parameters
     ----------
     params : dict
-        From :func:`init_attention_seq2seq`, updated in place.
+        From :func:`init_g2p`, updated in place.
     sources, targets : lists of id sequences
         E.g. :func:`encode_pairs` of the training pairs.
-    config : AttentionConfig
+    config : AttentionConfig or Seq2SeqConfig
+        The attention model or the plain encoder-decoder.
     epochs : int, keyword-only
     rng : Generator or int, keyword-only
         Seeds the batches.
@@ -156,7 +216,8 @@ def train_attention(params: dict[str, Array], sources: Sequence[Sequence[int]], 
     FloatingPointError
         If an update leaves a parameter NaN or inf (training diverged).
     """
-    p = _check_params(params, config, inplace="train_attention")
+    ops = _ops(config)
+    p = ops.check_params(params, config, inplace="train_g2p")
     src, tgt = _check_pairs(sources, targets, config, True)  # every pair, once
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -176,7 +237,7 @@ def train_attention(params: dict[str, Array], sources: Sequence[Sequence[int]], 
         for idx in bucket_batches(src_lens, tgt_lens, batch_size, rng=rng, pool=pool):
             t0 = time.perf_counter()
             batch = _pad_batch([src[i] for i in idx], [tgt[i] for i in idx], config)
-            loss, grads = _loss_and_grads_core(params, batch, config)
+            loss, grads = ops.loss_and_grads(params, batch, config)
             grads, norm = _clip_by_global_norm_core(grads, clip_norm)
             opt.step(params, grads)
             step = len(losses)
@@ -203,16 +264,18 @@ def train_attention(params: dict[str, Array], sources: Sequence[Sequence[int]], 
 # ----------------------------------------------------------------------------- checkpoints
 
 
-def save_checkpoint(path: Path | str, params: Mapping[str, Array], config: AttentionConfig,
+def save_checkpoint(path: Path | str, params: Mapping[str, Array], config: G2PConfig,
                     **meta: Any) -> Path:
     """Write ``params``, ``config`` and JSON-able ``meta`` to a compressed ``.npz`` (no pickles).
 
     Returns the path written (numpy adds ``.npz`` if it is missing).
     """
-    p = _check_params(params, config)  # a checkpoint that loads is a model that runs
+    ops = _ops(config)
+    p = ops.check_params(params, config)  # a checkpoint that loads is a model that runs
     arrays = {f"param.{k}": v for k, v in p.items()}
     arrays["format"] = np.array(CHECKPOINT_FORMAT)
-    arrays["config"] = np.array(json.dumps(config.as_dict(), sort_keys=True))
+    arrays["model"] = np.array(ops.kind)
+    arrays["config"] = np.array(json.dumps(_config_dict(config), sort_keys=True))
     arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
     p = Path(path)
     if p.suffix != ".npz":
@@ -221,7 +284,7 @@ def save_checkpoint(path: Path | str, params: Mapping[str, Array], config: Atten
     return p
 
 
-def load_checkpoint(path: Path | str) -> tuple[dict[str, Array], AttentionConfig, dict[str, Any]]:
+def load_checkpoint(path: Path | str) -> tuple[dict[str, Array], G2PConfig, dict[str, Any]]:
     """Read a checkpoint of :func:`save_checkpoint`: (params, config, meta).
 
     Raises
@@ -234,10 +297,13 @@ def load_checkpoint(path: Path | str) -> tuple[dict[str, Array], AttentionConfig
         if "format" not in z.files or str(z["format"]) != CHECKPOINT_FORMAT:
             raise ValueError(f"{path} must be a checkpoint of format {CHECKPOINT_FORMAT!r} (save_checkpoint), "
                              f"got {str(z['format']) if 'format' in z.files else 'no format entry'}")
-        config = AttentionConfig(**json.loads(str(z["config"])))
+        kind = str(z["model"]) if "model" in z.files else "no model entry"
+        if kind not in _OPS:
+            raise ValueError(f"{path}: model must be one of {sorted(_OPS)}, got {kind!r}")
+        config = _OPS[kind].config_type(**json.loads(str(z["config"])))
         meta = json.loads(str(z["meta"]))
         params = {k[len("param."):]: z[k].copy() for k in z.files if k.startswith("param.")}
-    want = set(attention_param_names(config))
+    want = set(_s2s_model.param_names(config) if kind == "seq2seq" else _att_model.attention_param_names(config))
     if set(params) != want:
         raise ValueError(f"{path}: parameters {sorted(set(params) ^ want)} do not match its configuration")
     return params, config, meta
@@ -246,11 +312,12 @@ def load_checkpoint(path: Path | str) -> tuple[dict[str, Array], AttentionConfig
 # ----------------------------------------------------------------------------- reading words aloud
 
 
-def _model(checkpoint: Any) -> tuple[Mapping[str, Array], AttentionConfig]:
+def _model(checkpoint: Any) -> tuple[Mapping[str, Array], G2PConfig]:
     if isinstance(checkpoint, (str, Path)):
         params, config, _ = load_checkpoint(checkpoint)
         return params, config
-    if isinstance(checkpoint, tuple) and len(checkpoint) >= 2 and isinstance(checkpoint[1], AttentionConfig):
+    if isinstance(checkpoint, tuple) and len(checkpoint) >= 2 and isinstance(checkpoint[1],
+                                                                         (AttentionConfig, Seq2SeqConfig)):
         return checkpoint[0], checkpoint[1]
     raise TypeError(f"checkpoint must be a path to a .npz of save_checkpoint or a (params, config) tuple, "
                     f"got {_describe(checkpoint)}")
@@ -296,27 +363,27 @@ def transcribe(words: str | Sequence[str], checkpoint: Any, *, beam_width: int =
         A word with a character outside ``'`` and A-Z (the message names it).
     """
     params, config = _model(checkpoint)
-    p = _check_params(params, config)
+    p = _ops(config).check_params(params, config)
     beam_width = check_positive_int(beam_width, "beam_width")
     max_len = check_positive_int(max_len, "max_len")
     return _transcribe(p, config, _words(words), beam_width, max_len)
 
 
-def _transcribe(p: Mapping[str, Array], config: AttentionConfig, words: list[str], beam_width: int,
+def _transcribe(p: Mapping[str, Array], config: G2PConfig, words: list[str], beam_width: int,
                 max_len: int) -> list[list[str]]:
     """:func:`transcribe` of upper-cased words with a checked model: each word on its own."""
     sources = [np.array(encode_word(w), np.int64) for w in words]  # every word's spelling first
-    out = []
+    ops, out = _ops(config), []
     for src in sources:
         if beam_width == 1:
-            hyp = _greedy_core(p, [src], config, max_len)[0]
+            hyp = ops.greedy(p, [src], config, max_len)[0]
         else:
-            hyp = _beam_core(p, src, config, beam_width, max_len)[0]
+            hyp = ops.beam(p, src, config, beam_width, max_len)[0]
         out.append(list(decode_phonemes(hyp.tokens)))
     return out
 
 
-def predict(params: Mapping[str, Array], config: AttentionConfig, words: Sequence[str], *,
+def predict(params: Mapping[str, Array], config: G2PConfig, words: Sequence[str], *,
             beam_width: int = 1, max_len: int = 32, batch_size: int | None = None) -> dict[str, tuple[str, ...]]:
     """:func:`transcribe` as a dict word -> phonemes, ready for :func:`seqlib.attention.data.g2p_score`.
 
@@ -326,7 +393,8 @@ def predict(params: Mapping[str, Array], config: AttentionConfig, words: Sequenc
     curves, but a word's output may then differ in a near-tie from its
     output alone (see the module docstring).
     """
-    p = _check_params(params, config)
+    ops = _ops(config)
+    p = ops.check_params(params, config)
     beam_width = check_positive_int(beam_width, "beam_width")
     max_len = check_positive_int(max_len, "max_len")
     batch_size = check_positive_int(batch_size, "batch_size", allow_none=True)
@@ -340,17 +408,17 @@ def predict(params: Mapping[str, Array], config: AttentionConfig, words: Sequenc
     out: dict[str, tuple[str, ...]] = {}
     for i in range(0, len(order), batch_size):
         chunk = order[i:i + batch_size]
-        hyps = _greedy_core(p, [sources[j] for j in chunk], config, max_len)
+        hyps = ops.greedy(p, [sources[j] for j in chunk], config, max_len)
         out.update({ws[j]: decode_phonemes(h.tokens) for j, h in zip(chunk, hyps)})
     return {w: out[w.upper()] for w in words}
 
 
-def time_training_steps(config: AttentionConfig, pairs: Sequence[tuple[str, Sequence[str]]], *,
+def time_training_steps(config: G2PConfig, pairs: Sequence[tuple[str, Sequence[str]]], *,
                         batch_size: int = 64, steps: int = 20, warmup: int = 2, rng: int = 0,
                         dtype: object = np.float64) -> dict[str, float]:
     """Wall time of training steps on bucketed batches of ``pairs`` (e.g. CMUdict's training pairs).
 
-    Runs ``warmup + steps`` steps of :func:`train_attention` from fresh
+    Runs ``warmup + steps`` steps of :func:`train_g2p` from fresh
     parameters and times the last ``steps`` (each: batch, forward, backward,
     clipping, Adam).
 
@@ -361,10 +429,10 @@ def time_training_steps(config: AttentionConfig, pairs: Sequence[tuple[str, Sequ
         ``"steps"``, ``"batch_size"``.
     """
     steps = check_positive_int(steps, "steps")
-    params = init_attention_seq2seq(config, rng=rng, dtype=dtype)
+    params = init_g2p(config, rng=rng, dtype=dtype)
     sources, targets = encode_pairs(pairs)
-    h = train_attention(params, sources, targets, config, rng=rng, batch_size=batch_size,
-                        max_steps=warmup + steps, epochs=10 ** 6)
+    h = train_g2p(params, sources, targets, config, rng=rng, batch_size=batch_size,
+                  max_steps=warmup + steps, epochs=10 ** 6)
     s = h["seconds"][warmup:]
     return {"median_s": float(np.median(s)), "mean_s": float(np.mean(s)), "min_s": float(np.min(s)),
             "steps": len(s), "batch_size": batch_size}

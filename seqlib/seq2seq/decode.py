@@ -129,6 +129,12 @@ def greedy_decode(params: Mapping[str, Array], sources: Sequence[Sequence[int]],
     srcs = _check_seqs(sources, "sources")
     for b, s in enumerate(srcs):
         check_index_range(s, f"sources[{b}]", config.V_x, f"source ids in [0, V_x) = [0, {config.V_x})")
+    return _greedy_core(p, srcs, config, max_len)
+
+
+def _greedy_core(p: Mapping[str, Array], srcs: Sequence[Array], config: Seq2SeqConfig,
+                 max_len: int) -> list[Hypothesis]:
+    """:func:`greedy_decode` without its checks."""
     S, lens = _pad(srcs, 0)
     B = len(srcs)
     _, c, _ = _encode(p, S, lens, config)
@@ -184,6 +190,12 @@ def beam_search(params: Mapping[str, Array], source: Sequence[int], config: Seq2
     s = _check_source(source, config)
     if trace is not None and not isinstance(trace, list):
         raise TypeError(f"trace must be a list (BeamSteps are appended to it) or None, got {_describe(trace)}")
+    return _beam_core(p, s, config, k, max_len, trace)
+
+
+def _beam_core(p: Mapping[str, Array], s: Array, config: Seq2SeqConfig, k: int, max_len: int,
+               trace: list[BeamStep] | None = None) -> list[Hypothesis]:
+    """:func:`beam_search` without its checks."""
     _, c1, _ = _encode(p, s[None, :], np.array([s.size]), config)
     V = config.V_y
     prefixes: list[tuple[int, ...]] = [()]
