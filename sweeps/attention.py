@@ -13,6 +13,16 @@ two variants, each for every seed in ``SEEDS``:
   ``context`` variants;
 * ``attention_lstm``: the LSTM instead, as the last chapter's ``lstm``.
 
+A control (``*_w5``): the same training with 5-digit numbers in the
+training split (``number_splits(train_digits=(1, 2, 3, 4, 5),
+long_digits=(6,))``: train, validation and test then hold 1- to 5-digit
+numbers, pairwise disjoint, and the unseen length is 6 digits), for the two
+attention variants and for the last chapter's ``context`` and ``lstm``
+encoder-decoders (:mod:`seqlib.seq2seq`, D and H of ``sweeps/seq2seq.py``):
+``attention_w5``, ``attention_lstm_w5``, ``context_w5``, ``lstm_w5``.
+Whether a model decodes 5-digit numbers when it has seen some separates "the
+model cannot" from "training never showed it".
+
 Recorded per run, as ``sweeps/seq2seq.py`` records: the training loss in
 windows of ``WINDOW`` steps, every ``EVAL_EVERY`` steps the validation loss
 and greedy exact match, at the end exact match of greedy decoding and beam
@@ -20,12 +30,15 @@ search (width ``BEAM``) on the test and the 5-digit numbers; the parameter
 count; and the weights of seed 0 of each variant (``attention_weights.npz``,
 its digest in the JSON), for the chapter's alignment figures.
 
-Alignment (``align_*``): for each 4-digit test number and each 5-digit
-number that greedy decoding gets exactly right, every output word that names
-one digit's value ("four", "thirty", ...; not "hundred"/"thousand", not the
-two words of a teen) has a known source digit; ``align_hit`` counts the words
-whose largest attention weight falls on that digit, ``align_n`` all such
-words.
+Alignment (``align_*``, attention variants): on the longest test numbers
+(4 digits; 5 in the control) and on the long set, every output word of greedy
+decoding's right prefix (up to its first wrong word) that names one digit's
+value ("four", "thirty", ...; not "hundred"/"thousand", not a teen, which
+names two) has a known source digit; ``align_hit`` counts the words whose
+largest attention weight falls on that digit, ``align_n`` all such words.
+
+Also kept: greedy decoding's tokens for every test and long number
+(``*_greedy_tokens``), and exact match by digit count (``*_acc_by_digits``).
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python sweeps/attention.py --save sweeps/results/attention.json
 
@@ -59,8 +72,9 @@ from seqlib.attention import model as am  # noqa: E402
 from seqlib.seq2seq import data as nd  # noqa: E402
 
 SEEDS = tuple(range(6))
-VARIANTS = ("attention", "attention_lstm")
+VARIANTS = ("attention", "attention_lstm", "attention_w5", "attention_lstm_w5", "context_w5", "lstm_w5")
 D, H_ENC, H, A = 16, 32, 64, 32
+S2S_H = 64  # the last chapter's H (sweeps/seq2seq.py)
 STEPS = 2000
 BATCH = 32
 LR = 1e-2
@@ -73,10 +87,39 @@ SPLIT_SEED = 0
 SAVE_WEIGHTS = (("attention", 0), ("attention_lstm", 0))
 
 
-def config(variant: str) -> am.AttentionConfig:
+def config(variant: str) -> am.AttentionConfig | s2.Seq2SeqConfig:
+    if not variant.startswith("attention"):
+        return s2.Seq2SeqConfig(V_x=len(nd.SRC_VOCAB), V_y=len(nd.TGT_VOCAB), eos=nd.EOS, bos=nd.BOS, D=D,
+                                H=S2S_H, context=variant.startswith("context"),
+                                cell="lstm" if variant.startswith("lstm") else "rnn")
     return am.AttentionConfig(V_x=len(nd.SRC_VOCAB), V_y=len(nd.TGT_VOCAB), eos=nd.EOS, bos=nd.BOS, D=D,
                               H_enc=H_ENC, H=H, A=A, score="additive",
-                              cell="lstm" if variant == "attention_lstm" else "rnn")
+                              cell="lstm" if variant.startswith("attention_lstm") else "rnn")
+
+
+def splits_of(variant: str) -> nd.NumberSplits:
+    if variant.endswith("_w5"):
+        return nd.number_splits(train_digits=(1, 2, 3, 4, 5), long_digits=(6,), seed=SPLIT_SEED)
+    return nd.number_splits(seed=SPLIT_SEED)
+
+
+class Model:
+    """The functions of one model kind: the attention model's or the plain encoder-decoder's."""
+
+    def __init__(self, cfg) -> None:
+        self.cfg, self.att = cfg, isinstance(cfg, am.AttentionConfig)
+
+    def init(self, seed: int) -> dict:
+        return am.init_attention_seq2seq(self.cfg, rng=seed) if self.att else s2.init_seq2seq_params(self.cfg, rng=seed)
+
+    def loss(self, params, batch) -> float:
+        return (am.attention_seq2seq_loss if self.att else s2.seq2seq_loss)(params, batch, self.cfg)
+
+    def greedy(self, params, src):
+        return (am.attention_greedy_decode if self.att else sl.greedy_decode)(params, src, self.cfg, MAX_LEN)
+
+    def beam(self, params, s):
+        return (am.attention_beam_search if self.att else sl.beam_search)(params, s, self.cfg, BEAM, MAX_LEN)[0]
 
 
 def exact(hyps, targets) -> np.ndarray:
@@ -128,9 +171,9 @@ def digit_alignment(number: int) -> list[int | None]:
 def alignment(hyps, numbers, targets) -> tuple[int, int]:
     hit = n = 0
     for h, num, tgt in zip(hyps, numbers, targets):
-        if list(h.tokens) != list(tgt):
-            continue
         for l, pos in enumerate(digit_alignment(int(num))):
+            if l >= len(h.tokens) or h.tokens[l] != tgt[l]:
+                break  # only the output's right prefix: up to the first wrong word
             if pos is None:
                 continue
             n += 1
@@ -141,9 +184,10 @@ def alignment(hyps, numbers, targets) -> tuple[int, int]:
 def run(args: tuple[str, int]) -> dict:
     variant, seed = args
     t0 = time.perf_counter()
-    splits = nd.number_splits(seed=SPLIT_SEED)
+    splits = splits_of(variant)
     cfg = config(variant)
-    params = am.init_attention_seq2seq(cfg, rng=seed)
+    model = Model(cfg)
+    params = model.init(seed)
     valid_src = splits.sources["valid"]
     valid_batch = s2.make_batch(valid_src, splits.targets["valid"], cfg)
     rng = np.random.default_rng(seed + 100)
@@ -152,9 +196,8 @@ def run(args: tuple[str, int]) -> dict:
     diverged = None
     for start in range(0, STEPS + 1, EVAL_EVERY):
         ev_step.append(start)
-        ev_loss.append(am.attention_seq2seq_loss(params, valid_batch, cfg))
-        ev_acc.append(float(exact(am.attention_greedy_decode(params, valid_src, cfg, MAX_LEN),
-                                  splits.targets["valid"]).mean()))
+        ev_loss.append(model.loss(params, valid_batch))
+        ev_acc.append(float(exact(model.greedy(params, valid_src), splits.targets["valid"]).mean()))
         if start == STEPS:
             break
         try:
@@ -170,17 +213,24 @@ def run(args: tuple[str, int]) -> dict:
         out["train_loss"] = np.asarray(losses).reshape(-1, WINDOW).mean(axis=1).tolist()
         for name in ("test", "long"):
             src, tgt = splits.sources[name], splits.targets[name]
-            greedy = am.attention_greedy_decode(params, src, cfg, MAX_LEN)
-            beam = [am.attention_beam_search(params, s, cfg, BEAM, MAX_LEN)[0] for s in src]
-            out[f"{name}_greedy_acc"] = float(exact(greedy, tgt).mean())
-            out[f"{name}_beam_acc"] = float(exact(beam, tgt).mean())
+            greedy = model.greedy(params, src)
+            beam = [model.beam(params, s) for s in src]
+            ok_g, ok_b = exact(greedy, tgt), exact(beam, tgt)
+            out[f"{name}_greedy_acc"] = float(ok_g.mean())
+            out[f"{name}_beam_acc"] = float(ok_b.mean())
             out[f"{name}_n"] = len(tgt)
-            out[f"{name}_teacher_forced_loss"] = am.attention_seq2seq_loss(params, s2.make_batch(src, tgt, cfg), cfg)
-            nums = splits.numbers[name]
-            if name == "test":
-                keep = [i for i, s in enumerate(src) if len(s) == 4]
-                greedy, nums, tgt = [greedy[i] for i in keep], [nums[i] for i in keep], [tgt[i] for i in keep]
-            out[f"{name}_align_hit"], out[f"{name}_align_n"] = alignment(greedy, nums, tgt)
+            out[f"{name}_teacher_forced_loss"] = model.loss(params, s2.make_batch(src, tgt, cfg))
+            out[f"{name}_greedy_tokens"] = [list(h.tokens) for h in greedy]
+            lens = np.array([len(s) for s in src])
+            out[f"{name}_greedy_acc_by_digits"] = {int(d): float(ok_g[lens == d].mean()) for d in np.unique(lens)}
+            out[f"{name}_beam_acc_by_digits"] = {int(d): float(ok_b[lens == d].mean()) for d in np.unique(lens)}
+            if model.att:
+                nums = splits.numbers[name]
+                # alignment on the longest test numbers (4 digits, or 5 in the control) and on the long set
+                keep = [i for i, s in enumerate(src) if len(s) == lens.max()]
+                g, nm, tg = [greedy[i] for i in keep], [nums[i] for i in keep], [tgt[i] for i in keep]
+                out[f"{name}_align_digits"] = int(lens.max())
+                out[f"{name}_align_hit"], out[f"{name}_align_n"] = alignment(g, nm, tg)
         if (variant, seed) in SAVE_WEIGHTS:
             out["params"] = {k: v for k, v in params.items()}
     out["seconds"] = time.perf_counter() - t0

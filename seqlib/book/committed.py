@@ -34,6 +34,8 @@ RESULTS: dict[str, str] = {
     "seq2seq": "sweeps/results/seq2seq.json",
     "seq2seq_weights": "sweeps/results/seq2seq_weights.npz",
     "seq2seq_controls": "sweeps/results/seq2seq_controls.json",
+    "attention": "sweeps/results/attention.json",
+    "attention_weights": "sweeps/results/attention_weights.npz",
     "bench": "bench/results.json",
     "bench_gated": "bench/results-gated.json",
     "bench_widgets": "bench/results-widgets.json",
