@@ -14,6 +14,8 @@ factory                                   shows                                 
                                           padded batch under 5 normalisations
 :func:`decoding_widget`                   beam search step by step: next-word        ``seqlib-decoding``
                                           distribution, beam, loss terms
+:func:`attention_decoding_widget`         a word's phonemes step by step: attention  ``seqlib-attention-decoding``
+                                          weights over its letters, alignment matrix
 ========================================  =========================================  ==========================
 
 In a live kernel, moving a control sends the setting to the kernel, seqlib
@@ -33,7 +35,7 @@ from typing import Any, Callable
 from ._engine import BookWidget, headless
 
 __all__ = ["gradient_flow_widget", "gated_flow_widget", "unrolled_graph_widget", "sequence_loss_widget",
-           "decoding_widget", "BookWidget", "headless", "WIDGETS", "default_axes", "expected_frame"]
+           "decoding_widget", "attention_decoding_widget", "BookWidget", "headless", "WIDGETS", "default_axes", "expected_frame"]
 
 #: kind -> CSS marker class of the factory's widget
 WIDGETS: dict[str, str] = {
@@ -42,6 +44,7 @@ WIDGETS: dict[str, str] = {
     "unrolled": "seqlib-unrolled",
     "sequence_loss": "seqlib-sequence-loss",
     "decoding": "seqlib-decoding",
+    "attention_decoding": "seqlib-attention-decoding",
 }
 
 
@@ -75,10 +78,16 @@ def decoding_widget(*args: Any, **kwargs: Any) -> BookWidget:
     return f(*args, **kwargs)
 
 
+def attention_decoding_widget(*args: Any, **kwargs: Any) -> BookWidget:
+    """Attention weights while decoding a word into phonemes (attention chapter); see :mod:`.attention`."""
+    from .attention import attention_decoding_widget as f
+    return f(*args, **kwargs)
+
+
 def _factories() -> dict[str, Callable[..., BookWidget]]:
     return {"gradient_flow": gradient_flow_widget, "gated_flow": gated_flow_widget,
             "unrolled": unrolled_graph_widget, "sequence_loss": sequence_loss_widget,
-            "decoding": decoding_widget}
+            "decoding": decoding_widget, "attention_decoding": attention_decoding_widget}
 
 
 def _check_kind(kind: str) -> None:
