@@ -215,6 +215,70 @@ def run(name: str) -> None:
     print(f"{name}: wrote {out_json}", flush=True)
 
 
+def step_flops(config: Any, src_len: float, tgt_len: float, batch: int) -> float:
+    """Multiply-add FLOPs (2 per multiply-add) of the matrix products of one training step.
+
+    Forward: per source position the encoder's gate products (both
+    directions for the attention model) and, for attention, the key
+    projection; per target position the decoder's gate products, the
+    readout and, for attention, the query projection, one score and one
+    context row per source position, and the attentional state.  Backward
+    computes two products per forward one (the input's and the weights'
+    gradients), so a step is 3 times the forward count.  Elementwise work
+    (gates, tanh, softmax) and Adam are not counted.
+    """
+    D, V = config.D, config.V_y
+    if isinstance(config, g2p.AttentionConfig):
+        He, H, A = config.H_enc, config.H, config.A
+        per_src = 2 * 2 * (D + He) * 4 * He + 2 * 2 * He * A
+        per_tgt = (2 * (D + H) * 4 * H + 2 * H * V + 2 * H * A + src_len * (2 * A + 2 * 2 * He)
+                   + 2 * (2 * He + H) * H)
+    else:
+        H = config.H
+        per_src = 2 * (D + H) * 4 * H
+        per_tgt = 2 * (D + H * (2 if config.context else 1)) * 4 * H + 2 * H * V
+    return 3.0 * batch * (src_len * per_src + tgt_len * per_tgt)
+
+
+def gemm_rate(dtype: str, m: int, k: int, n: int, repeats: int = 30) -> dict[str, float]:
+    """GFLOP/s of one BLAS thread on an (m, k) @ (k, n) product: best and median of ``repeats``."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        ts.append(time.perf_counter() - t0)
+    f = 2.0 * m * k * n / 1e9
+    return {"best_gflops": f / min(ts), "median_gflops": f / float(np.median(ts)), "shape": [m, k, n]}
+
+
+def throughput(runs: dict[str, Any]) -> dict[str, Any]:
+    """FLOPs per step from the data's mean lengths, and the measured GEMM rate of a step's largest product."""
+    data = load_cmudict(N_VALID, seed=SPLIT_SEED)
+    sources, targets = g2p.encode_pairs(lexicon_pairs(data.train))
+    src_len = float(np.mean([len(x) for x in sources]))
+    tgt_len = float(np.mean([len(y) for y in targets]))
+    out: dict[str, Any] = {"mean_src_len": src_len, "mean_tgt_len": tgt_len}
+    for model in ("attention", "plain"):
+        s = settings(f"{model}-s0")
+        cfg = config_of(s)
+        H = cfg.H_enc if model == "attention" else cfg.H
+        # the encoder's gate product over a batch of positions: (B, D + H) @ (D + H, 4 H)
+        rate = gemm_rate(s["dtype"], BATCH, cfg.D + H, 4 * H)
+        flops = step_flops(cfg, src_len, tgt_len, BATCH)
+        steps = [e["step_wall_median_s"] for r in runs.values() if r["settings"]["model"] == model
+                 for e in r["epochs"]]
+        rec = {"step_flops": flops, "gemm": rate, "dtype": s["dtype"]}
+        if steps:
+            med = float(np.median(steps))
+            rec.update({"step_median_s": med, "achieved_gflops": flops / med / 1e9,
+                        "fraction_of_gemm_best": flops / med / 1e9 / rate["best_gflops"]})
+        out[model] = rec
+    return out
+
+
 def collect(save: Path) -> None:
     runs = {}
     for name in run_names():
@@ -222,7 +286,7 @@ def collect(save: Path) -> None:
         if p.exists():
             runs[name] = json.loads(p.read_text())
     missing = sorted(set(run_names()) - set(runs))
-    out = {"runs": runs, "missing": missing,
+    out = {"runs": runs, "missing": missing, "throughput": throughput(runs),
            "settings": {"attention": ATTENTION, "plain": PLAIN, "seeds": list(SEEDS), "epochs": EPOCHS,
                         "epochs_flat": EPOCHS_FLAT, "lr": LR, "batch_size": BATCH, "clip_norm": CLIP,
                         "beam_width": BEAM, "n_valid": N_VALID, "split_seed": SPLIT_SEED}}

@@ -36,6 +36,8 @@ RESULTS: dict[str, str] = {
     "seq2seq_controls": "sweeps/results/seq2seq_controls.json",
     "attention": "sweeps/results/attention.json",
     "attention_weights": "sweeps/results/attention_weights.npz",
+    "g2p": "sweeps/results/g2p.json",
+    "g2p_model": "sweeps/results/g2p-models/attention-s0.npz",
     "bench": "bench/results.json",
     "bench_gated": "bench/results-gated.json",
     "bench_widgets": "bench/results-widgets.json",
