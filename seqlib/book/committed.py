@@ -6,7 +6,7 @@ file system for them; it asks for a result by name::
 
     >>> import seqlib as sl
     >>> sorted(sl.RESULTS)[:3]
-    ['bench', 'bench_edge_checks', 'bench_gated']
+    ['attention', 'attention_weights', 'bench']
 
 :func:`results` looks in the package's own copy first (``seqlib/_results/``,
 which the book's build fills from the repository when it builds the wheel,
