@@ -255,7 +255,17 @@ def gemm_rate(dtype: str, m: int, k: int, n: int, repeats: int = 30) -> dict[str
 
 
 def throughput(runs: dict[str, Any]) -> dict[str, Any]:
-    """FLOPs per step from the data's mean lengths, and the measured GEMM rate of a step's largest product."""
+    """FLOPs per step from the data's mean lengths, and measured GEMM rates (one BLAS thread).
+
+    ``gemm_peak``: a 512 x 512 x 512 product, what one thread sustains on a
+    large product (the bound the training throughput is compared with);
+    ``gemm_recurrent``: the encoder's per-time-step recurrent product, a
+    batch of states times the hidden-to-gates matrix, (B, H) @ (H, 4 H);
+    ``gemm_input``: its input product over all positions of a batch at the
+    mean source length, (B M, D) @ (D, 4 H).  The LSTM computes these two
+    separately (:mod:`seqlib.cells.lstm`), never one product of [x, h].
+    ``load_1min`` is the machine's load average when they were measured.
+    """
     data = load_cmudict(N_VALID, seed=SPLIT_SEED)
     sources, targets = g2p.encode_pairs(lexicon_pairs(data.train))
     src_len = float(np.mean([len(x) for x in sources]))
@@ -265,16 +275,18 @@ def throughput(runs: dict[str, Any]) -> dict[str, Any]:
         s = settings(f"{model}-s0")
         cfg = config_of(s)
         H = cfg.H_enc if model == "attention" else cfg.H
-        # the encoder's gate product over a batch of positions: (B, D + H) @ (D + H, 4 H)
-        rate = gemm_rate(s["dtype"], BATCH, cfg.D + H, 4 * H)
+        rate = gemm_rate(s["dtype"], 512, 512, 512)
+        recurrent = gemm_rate(s["dtype"], BATCH, H, 4 * H)
+        inputs = gemm_rate(s["dtype"], int(round(BATCH * src_len)), cfg.D, 4 * H)
         flops = step_flops(cfg, src_len, tgt_len, BATCH)
         steps = [e["step_wall_median_s"] for r in runs.values() if r["settings"]["model"] == model
                  for e in r["epochs"]]
-        rec = {"step_flops": flops, "gemm": rate, "dtype": s["dtype"]}
+        rec = {"step_flops": flops, "gemm_peak": rate, "gemm_recurrent": recurrent, "gemm_input": inputs,
+               "dtype": s["dtype"], "load_1min": os.getloadavg()[0]}
         if steps:
             med = float(np.median(steps))
             rec.update({"step_median_s": med, "achieved_gflops": flops / med / 1e9,
-                        "fraction_of_gemm_best": flops / med / 1e9 / rate["best_gflops"]})
+                        "fraction_of_gemm_peak": flops / med / 1e9 / rate["best_gflops"]})
         out[model] = rec
     return out
 
