@@ -51,13 +51,14 @@ __all__ = ["attention_decoding_widget", "attention_decoding_data", "AttentionDec
 #: The book's checkpoint (``sweeps/g2p.py``'s attention model, seed 0), in the repository
 #: or in the package's copy of the committed results (``seqlib/_results/``).
 BOOK_CHECKPOINT = "sweeps/results/g2p-models/attention-s0.npz"
-#: The words offered by default: spellings whose sounds sit elsewhere (PH, KN, GH, X, silent letters);
-#: PHONEME is not in CMUdict (a word the model never saw).
+#: The words offered by default, the attention chapter's list: spellings whose sounds sit elsewhere
+#: (KN, PH, GH, X, silent letters), the three words of its heat maps (GEOGRAPHIC, CITATION, BLIGHT),
+#: and BITCOIN, which is in no split of CMUdict (a word the model never saw).
 DEFAULT_WORDS: tuple[str, ...] = (
-    "PHONEME", "KNIGHT", "THROUGH", "LAUGH", "XYLOPHONE", "BOX", "QUEUE", "SCHOOL", "PSYCHOLOGY", "ATTENTION",
-    "ISLAND", "COLONEL", "YACHT", "WRITE", "BEAUTIFUL", "CAT",
+    "KNIGHT", "GEOGRAPHIC", "CITATION", "BLIGHT", "THROUGH", "LAUGH", "XYLOPHONE", "QUEUE", "SCHOOL",
+    "PSYCHOLOGY", "ATTENTION", "ISLAND", "COLONEL", "YACHT", "WRITE", "BITCOIN",
 )
-DEFAULT_WORD = "PHONEME"
+DEFAULT_WORD = "KNIGHT"
 #: The beam width of the toggle (``BEAM`` of sweeps/g2p.py, the chapter's test decoding).
 DEFAULT_BEAM = 5
 #: At most this many output tokens, <eos> included (``MAX_LEN`` of sweeps/g2p.py, transcribe's default).
