@@ -86,7 +86,7 @@ WIDGET_PAGES: dict[str, str] = {
     "gated_flow": "chapters/gated_reach.html",
     "sequence_loss": "chapters/sequence_loss_normalisation.html",
     "decoding": "chapters/seq2seq_decoding.html",
-    "attention_decoding": "chapters/attention_g2p.html",
+    "attention_decoding": "chapters/attention_g2p_errors.html",
 }
 
 
