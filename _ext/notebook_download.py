@@ -126,6 +126,16 @@ def _pins(app: Sphinx) -> list[str]:
     return [f"{n}=={pinned[n]}" if n in pinned else n for n in names]
 
 
+
+def _committed_results(root: Path) -> list[str]:
+    """The repository paths of seqlib.book.committed.RESULTS, read from the source (the book's seqlib)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_seqlib_committed", root / "seqlib" / "book" / "committed.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return list(mod.RESULTS.values())
+
 def build_wheel(app: Sphinx, exception) -> None:
     """Build seqlib's wheel into <html>/wheels/ once per content of seqlib/, pyproject.toml and the
     committed results (``sweeps/results/``, ``bench/results*.json``), which go into the wheel as
@@ -142,8 +152,7 @@ def build_wheel(app: Sphinx, exception) -> None:
         return  # a book without seqlib (the probe books of tests/browser): no wheel
     files = sorted(p for p in (root / "seqlib").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     # the committed results the chapters read (seqlib.book.committed.RESULTS), shipped in the wheel
-    results = sorted(p for pattern in ("sweeps/results/*.json", "sweeps/results/*.npz", "bench/results*.json")
-                     for p in root.glob(pattern))
+    results = sorted(root / rel for rel in _committed_results(root))
     files += results
     digest = hashlib.sha256()
     for p in [root / "pyproject.toml", *files]:
