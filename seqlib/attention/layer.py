@@ -450,7 +450,9 @@ def _attention_backward_core(dc: Array, cache: AttentionCache, extra: Array | No
         grads["W_a"] = q.reshape(-1, Q).T @ g_l.reshape(-1, A)
         dk += g_j @ p["U_a"].T
         grads["U_a"] = k.reshape(-1, K).T @ g_j.reshape(-1, A)
-    dk[~cache.mask] = 0.0  # already 0 up to the sign of zero; exact for the record
+    # No special case for padding: a padded position's weight is exactly 0, so its context term
+    # (0 * dc) and its score gradient (eq. att_grad_softmax: alpha_lj * (...)) are exact zeros
+    # (up to the sign of zero), and so is every term built from them.
     grads["keys"] = dk
     return grads
 
