@@ -26,6 +26,8 @@ import re
 import shutil
 import subprocess
 import sys
+import time
+import urllib.request
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -156,9 +158,21 @@ class PageAudit:
     page_errors: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
     final_url: str = ""  # where the page ended up (differs after a redirect)
+    in_flight: int = 0  # requests of the page not yet finished or failed
+    last_activity: float = 0.0  # time.monotonic() of the last request event
 
     def attach(self, context, page) -> None:
         origin = self.origin
+
+        def activity(delta: int) -> Callable[[Any], None]:
+            def on_event(_req) -> None:
+                self.in_flight += delta
+                self.last_activity = time.monotonic()
+            return on_event
+
+        page.on("request", activity(+1))
+        page.on("requestfinished", activity(-1))
+        page.on("requestfailed", activity(-1))
 
         def route(r) -> None:
             url = r.request.url
@@ -199,7 +213,8 @@ def open_page(browser, origin: str, rel: str, *, settle: bool = True,
 
     Every request that does not go to ``origin`` is aborted and recorded.  With
     ``settle``, waits for MathJax (if the page has it), embedded widgets (if
-    any) and network idle, so late font or extension loads are seen too.
+    any) and a quiet network (``wait_quiet``), so late font or extension loads are
+    seen too.
     ``viewport`` (e.g. ``{"width": 390, "height": 900}``) sets the window size.
     """
     context = browser.new_context(**({"viewport": viewport} if viewport else {}))
@@ -212,19 +227,37 @@ def open_page(browser, origin: str, rel: str, *, settle: bool = True,
     audit = PageAudit(url=f"{origin}/{rel}", origin=origin)
     audit.attach(context, page)
     try:
-        page.goto(audit.url, wait_until="load")
         # A redirect page (the book's index.html: <meta http-equiv="refresh">)
         # navigates on: let it, and audit where it lands (audit.final_url).
-        page.wait_for_load_state("networkidle")
-        page.wait_for_load_state("load")
+        with urllib.request.urlopen(audit.url) as got:
+            redirects = re.search(rb"http-equiv=.refresh", got.read(), re.I) is not None
+        page.goto(audit.url, wait_until="load")
+        if redirects:
+            page.wait_for_url(lambda url: url.split("#")[0] != audit.url)
+            page.wait_for_load_state("load")
         audit.final_url = page.url
         if settle:
             wait_for_mathjax(page)
             wait_for_widgets(page)
-            page.wait_for_load_state("networkidle")
+            wait_quiet(page, audit)
         yield page, audit
     finally:
         context.close()
+
+
+def wait_quiet(page, audit: PageAudit, quiet_ms: float = 250, timeout_ms: float = LOAD_TIMEOUT_MS) -> None:
+    """Wait until the page has no request in flight and none started or ended for ``quiet_ms``.
+
+    Playwright's "networkidle" asks for 500 ms without a connection; a page's last
+    requests (MathJax's font chunks, a widget's images) are over by the time
+    MathJax and the widgets say they are done, so a shorter quiet spell, read from
+    the audit's own request events, sees the same requests sooner.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not (audit.in_flight <= 0 and time.monotonic() - audit.last_activity >= quiet_ms / 1000):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{audit.url}: {audit.in_flight} requests still in flight after {timeout_ms} ms")
+        page.wait_for_timeout(50)
 
 
 # --------------------------------------------------------------------------- one visit per page
