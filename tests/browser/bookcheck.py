@@ -505,6 +505,8 @@ def switch_time_ms(page, widget, key: str = "ArrowRight", index: int = 0, timeou
 def build_probe_book(dest: Path, pages: dict[str, str], root: str, timeout_s: float = 900) -> Path:
     """Build ``pages`` (file name -> MyST notebook text) in ``dest`` as a book; return its ``_build/html``.
 
+    ``root`` is the stem of the first page; the others are its chapters.
+
     The book gets the real book's ``_config.yml``, bibliography, offline assets
     (``_vendor/``, so ``make book`` must have run) and local extensions, and is
     built as strictly as the book (``-W -n --keep-going``).  A failed build
@@ -519,7 +521,10 @@ def build_probe_book(dest: Path, pages: dict[str, str], root: str, timeout_s: fl
         shutil.copytree(repo / name, dest / name)
     for name, text in pages.items():
         (dest / name).write_text(text, encoding="utf-8")
-    (dest / "_toc.yml").write_text(f"format: jb-book\nroot: {root}\n", encoding="utf-8")
+    others = [Path(name).stem for name in pages if Path(name).stem != root]
+    toc = f"format: jb-book\nroot: {root}\n" + ("chapters:\n" + "".join(f"- file: {o}\n" for o in others)
+                                                if others else "")
+    (dest / "_toc.yml").write_text(toc, encoding="utf-8")
     jb = Path(sys.executable).with_name("jupyter-book")
     proc = subprocess.run(  # cwd: the execution cache (.jupyter_cache) is relative to it: a fresh one here
         [str(jb), "build", "--all", "-W", "-n", "--keep-going", "."], capture_output=True, text=True,

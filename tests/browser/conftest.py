@@ -66,6 +66,22 @@ def book_origin(book_html: Path):
 
 
 @pytest.fixture(scope="session")
+def probe_html(tmp_path_factory) -> Path:
+    """The probe book (tests/browser/probe_pages.py): the widget tests' pages, built once as one book
+    with the book's configuration."""
+    from probe_pages import probe_pages
+
+    return bookcheck.build_probe_book(tmp_path_factory.mktemp("probe-book"), probe_pages(), root="probe",
+                                      timeout_s=900)
+
+
+@pytest.fixture(scope="session")
+def probe_origin(probe_html: Path):
+    with bookcheck.serve(probe_html) as origin:
+        yield origin
+
+
+@pytest.fixture(scope="session")
 def browser():
     executable = bookcheck.find_chromium()
     from playwright.sync_api import sync_playwright

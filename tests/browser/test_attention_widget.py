@@ -1,8 +1,8 @@
 """The attention-decoding widget in a static page: it shows seqlib's numbers, its buttons do what they show.
 
 The page computes nothing new (it shows the decodings seqlib saved in the
-widget's ``base``), so there is no JavaScript mirror to test.  This builds a
-one-page throwaway book (``bookcheck.build_probe_book``, as test_widgets.py
+widget's ``base``), so there is no JavaScript mirror to test.  This uses the
+throwaway probe book (``bookcheck.build_probe_book``, as test_widgets.py
 does: the book's ``_config.yml`` and offline assets, no kernel at view time)
 whose one cell shows the widget for a small seeded model (``MODEL_CODE``, run
 here too for seqlib's numbers), and checks in headless Chromium with the
@@ -35,17 +35,8 @@ import numpy as np
 import pytest
 
 import bookcheck
+from probe_pages import MODEL_CODE
 
-#: The cell of the page; run here too (headless) for seqlib's numbers.
-MODEL_CODE = '''\
-from seqlib.attention import g2p
-from seqlib.widgets import attention_decoding_widget
-
-cfg = g2p.g2p_config(D=8, H_enc=8, H=8, A=8)
-params = {k: 3.0 * v for k, v in g2p.init_g2p(cfg, rng=0).items()}
-WORDS = ["CAT", "XYLOPHONE", "DON'T", "KNIGHT", "A", "SUPERCALIFRAGILISTICEX"]
-w = attention_decoding_widget((params, cfg), words=WORDS, beam_width=3, max_len=12)
-'''
 PAGE = "attention_probe.html"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
@@ -60,25 +51,6 @@ def _w():
     with headless():
         exec(MODEL_CODE, ns)
     return ns["w"]
-
-
-def _page_text() -> str:
-    import jupytext
-    import nbformat.v4 as nbf
-
-    cells = [nbf.new_markdown_cell("# Attention-decoding widget probe\n\nNot part of the book: "
-                                   "`tests/browser/test_attention_widget.py` builds this page."),
-             nbf.new_code_cell(MODEL_CODE + "w", metadata={"tags": ["hide-input"]})]
-    kernel = {"display_name": "Python 3", "language": "python", "name": "python3"}
-    return jupytext.writes(nbf.new_notebook(cells=cells, metadata={"kernelspec": kernel}), fmt="md:myst")
-
-
-@pytest.fixture(scope="module")
-def probe_origin(tmp_path_factory):
-    html = bookcheck.build_probe_book(tmp_path_factory.mktemp("attention-probe"),
-                                      {"attention_probe.md": _page_text()}, root="attention_probe", timeout_s=900)
-    with bookcheck.serve(html) as origin:
-        yield origin
 
 
 def _root(page):

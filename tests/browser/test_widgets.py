@@ -1,9 +1,10 @@
 """Widgets in static HTML: a plain ipywidgets slider jslinked to a Stack of PNG frames.
 
 The offline widget set-up alone, independent of any chapter (the chapters'
-own widgets are anywidgets, tested in test_widget_engine.py): this builds a throwaway book in a temporary
-folder from ``tests/browser/probe/probe.md`` with the book's own
-``_config.yml``, ``_vendor/``, ``book_assets/`` and ``_ext/``, and
+own widgets are anywidgets, tested in test_widget_engine.py): the probe book (``probe_html`` in
+conftest.py: a throwaway book in a temporary folder, holding
+``tests/browser/probe/probe.md``, with the book's own ``_config.yml``,
+``_vendor/``, ``book_assets/`` and ``_ext/``), and
 checks in headless Chromium (network cut off) that
 
 * the probe page is as clean as any book page (no request out, no error,
@@ -16,28 +17,11 @@ The helpers used here live in ``bookcheck.py`` for the chapters' own widgets.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 import bookcheck
 from test_offline import audit_page
-
-PROBE = Path(__file__).parent / "probe" / "probe.md"
-
-
-@pytest.fixture(scope="session")
-def probe_html(tmp_path_factory) -> Path:
-    """Build the probe page as a one-page book with the book's configuration."""
-    pages = {"probe.md": PROBE.read_text(encoding="utf-8")}
-    return bookcheck.build_probe_book(tmp_path_factory.mktemp("probe-book"), pages, root="probe", timeout_s=600)
-
-
-@pytest.fixture(scope="session")
-def probe_origin(probe_html: Path):
-    with bookcheck.serve(probe_html) as origin:
-        yield origin
-
 
 def test_probe_page_is_offline_and_clean(probe_html, probe_origin, browser, audit_log):
     display, inline = bookcheck.source_math_counts(probe_html / "probe.html")
