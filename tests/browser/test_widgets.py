@@ -17,7 +17,6 @@ The helpers used here live in ``bookcheck.py`` for the chapters' own widgets.
 
 from __future__ import annotations
 
-
 import pytest
 
 import bookcheck
