@@ -74,7 +74,7 @@ STATE = ROOT / "sweeps" / ".g2p-state"
 
 ATTENTION = dict(D=64, H_enc=128, H=128, A=128, cell="lstm", score="additive")
 PLAIN = dict(D=64, H=160, cell="lstm", context=True)
-SEEDS = (0, 1, 2)
+SEEDS = (0, 1, 2, 3, 4)
 N_VALID, SPLIT_SEED = 5000, 0
 BATCH, LR, CLIP, POOL = 64, 1e-3, 5.0, 32
 EPOCHS_FLAT, EPOCHS = 12, 18
