@@ -116,11 +116,11 @@ browser: setup
 	$(PY) tools/chromium.py
 
 # The downloaded chapter notebooks run on their own (run after test-build): every
-# chapter's .ipynb converted to plain Jupyter, and two pages (cross_entropy_softmax,
-# seq2seq_reversal) executed in a fresh venv that has only ipykernel and the
-# notebook's own install cell (pip reaches PyPI).
+# chapter's .ipynb converted to plain Jupyter, and every one executed in a fresh venv
+# that had only ipykernel until a notebook's install cell brought the rest (pip
+# reaches PyPI), each output compared with the build's.  Two notebooks at a time.
 test-standalone: setup
-	$(PY) -m pytest -W error tests/standalone
+	$(PY) -m pytest -W error -n 2 tests/standalone
 
 # The whole book as one PDF: a single-page build (executed from the same cache
 # as the HTML book) printed by headless Chromium after MathJax has typeset it

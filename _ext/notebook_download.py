@@ -127,14 +127,15 @@ def _pins(app: Sphinx) -> list[str]:
 
 
 
-def _committed_results(root: Path) -> list[str]:
-    """The repository paths of seqlib.book.committed.RESULTS, read from the source (the book's seqlib)."""
+def _committed_results(root: Path) -> dict[str, str]:
+    """seqlib.book.committed's RESULTS paths, read from the source (the book's seqlib): repository
+    path -> the path below seqlib/_results/ where the wheel keeps its copy."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("_seqlib_committed", root / "seqlib" / "book" / "committed.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    return list(mod.RESULTS.values())
+    return {rel: mod.packaged_path(rel) for rel in mod.RESULTS.values()}
 
 def build_wheel(app: Sphinx, exception) -> None:
     """Build seqlib's wheel into <html>/wheels/ once per content of seqlib/, pyproject.toml and the
@@ -152,8 +153,8 @@ def build_wheel(app: Sphinx, exception) -> None:
         return  # a book without seqlib (the probe books of tests/browser): no wheel
     files = sorted(p for p in (root / "seqlib").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     # the committed results the chapters read (seqlib.book.committed.RESULTS), shipped in the wheel
-    results = sorted(root / rel for rel in _committed_results(root))
-    files += results
+    results = _committed_results(root)
+    files += sorted(root / rel for rel in results)
     digest = hashlib.sha256()
     for p in [root / "pyproject.toml", *files]:
         digest.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes())
@@ -171,9 +172,10 @@ def build_wheel(app: Sphinx, exception) -> None:
                 if (root / item).is_file():
                     shutil.copy2(root / item, src / item)
             shutil.copytree(root / "seqlib", src / "seqlib", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            (src / "seqlib" / "_results").mkdir()
-            for p in results:
-                shutil.copy2(p, src / "seqlib" / "_results" / p.name)
+            for rel, packaged in results.items():
+                dest_file = src / "seqlib" / "_results" / packaged
+                dest_file.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(root / rel, dest_file)
             proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(cache), str(src)],
                                   capture_output=True, text=True)
         if proc.returncode != 0 or not (cache / name).is_file():

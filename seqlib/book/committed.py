@@ -22,7 +22,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RESULTS", "results", "results_path"]
+__all__ = ["G2P_RUNS", "RESULTS", "g2p_predictions_name", "results", "results_path"]
+
+#: The G2P sweep's runs (``sweeps/g2p.py``): each has its test predictions committed.
+G2P_RUNS: tuple[str, ...] = tuple(f"{model}-s{seed}" for model in ("attention", "plain") for seed in range(5))
 
 #: name -> the file's path in the repository.
 RESULTS: dict[str, str] = {
@@ -38,6 +41,8 @@ RESULTS: dict[str, str] = {
     "attention_weights": "sweeps/results/attention_weights.npz",
     "g2p": "sweeps/results/g2p.json",
     "g2p_model": "sweeps/results/g2p-models/attention-s0.npz",
+    **{f"g2p_predictions/{run}": f"sweeps/results/g2p-predictions/{run}.tsv" for run in G2P_RUNS},
+    **{f"g2p_predictions/greedy/{run}": f"sweeps/results/g2p-predictions/greedy/{run}.tsv" for run in G2P_RUNS},
     "bench": "bench/results.json",
     "bench_gated": "bench/results-gated.json",
     "bench_widgets": "bench/results-widgets.json",
@@ -50,6 +55,43 @@ RESULTS: dict[str, str] = {
 _PACKAGE = Path(__file__).resolve().parents[1]  # seqlib/, this file is seqlib/book/committed.py
 _PACKAGED = _PACKAGE / "_results"
 _REPO = _PACKAGE.parent
+_TOPS = ("sweeps/results/", "bench/")
+
+
+def packaged_path(rel: str) -> str:
+    """Where the wheel keeps the repository file ``rel``, relative to ``seqlib/_results/``.
+
+    The path below ``sweeps/results/`` or ``bench/``: ``"sweeps/results/seq2seq.json"``
+    -> ``"seq2seq.json"``, ``"sweeps/results/g2p-predictions/greedy/plain-s0.tsv"``
+    -> ``"g2p-predictions/greedy/plain-s0.tsv"``.  The book's build
+    (``_ext/notebook_download.py``) copies each file there.
+    """
+    for top in _TOPS:
+        if rel.startswith(top):
+            return rel[len(top):]
+    raise ValueError(f"rel must start with one of {_TOPS}; got {rel!r}.")
+
+
+def g2p_predictions_name(run: str, decoder: str = "beam") -> str:
+    """The :data:`RESULTS` name of a G2P run's committed test predictions.
+
+    Parameters
+    ----------
+    run : str
+        One of :data:`G2P_RUNS`, e.g. ``"attention-s0"``.
+    decoder : {"beam", "greedy"}
+        Beam search (width 5) or greedy decoding.
+
+    Examples
+    --------
+    >>> g2p_predictions_name("plain-s2", "greedy")
+    'g2p_predictions/greedy/plain-s2'
+    """
+    if not isinstance(run, str) or run not in G2P_RUNS:
+        raise ValueError(f"run must be one of {list(G2P_RUNS)}; got {run!r}.")
+    if decoder not in ("beam", "greedy"):
+        raise ValueError(f"decoder must be 'beam' or 'greedy'; got {decoder!r}.")
+    return f"g2p_predictions/{run}" if decoder == "beam" else f"g2p_predictions/greedy/{run}"
 
 
 def results_path(name: str) -> Path:
@@ -73,11 +115,13 @@ def results_path(name: str) -> Path:
         If neither copy exists; the message names both places.
     """
     if not isinstance(name, str) or name not in RESULTS:
+        shown = [n for n in sorted(RESULTS) if not n.startswith("g2p_predictions/")]
         raise ValueError(
-            f"name must be one of {sorted(RESULTS)}; got {name!r}."
+            f"name must be one of {shown} or 'g2p_predictions/[greedy/]<run>' "
+            f"for a run of G2P_RUNS (see g2p_predictions_name); got {name!r}."
         )
     rel = RESULTS[name]
-    candidates = [_PACKAGED / Path(rel).name, _REPO / rel]
+    candidates = [_PACKAGED / packaged_path(rel), _REPO / rel]
     for path in candidates:
         if path.is_file():
             return path
@@ -100,9 +144,14 @@ def results(name: str) -> Any:
     dict or numpy.lib.npyio.NpzFile
         A ``.json`` result as the dict it holds; an ``.npz`` result as
         numpy's lazy archive (use it in a ``with`` block, or index it and
-        let it close when it is collected).
+        let it close when it is collected); a ``.tsv`` of G2P predictions as
+        ``{word: phonemes}`` (:func:`seqlib.attention.data.read_g2p_predictions`).
     """
     path = results_path(name)
     if path.suffix == ".npz":
         return np.load(path)
+    if path.suffix == ".tsv":
+        from ..attention.data import read_g2p_predictions
+
+        return read_g2p_predictions(path)
     return json.loads(path.read_text(encoding="utf-8"))
