@@ -175,10 +175,13 @@ def test_checkpoint_must_be_an_attention_model(tmp_path):
 
 
 def test_missing_book_checkpoint_says_where(monkeypatch, tmp_path):
-    monkeypatch.setattr(_att, "_REPO", tmp_path)
-    monkeypatch.setattr(_att, "_PACKAGED", tmp_path / "pkg")
-    with pytest.raises(FileNotFoundError, match=r"the book's G2P checkpoint is neither .*attention-s0\.npz.*"
-                                                r"sweeps/g2p\.py run attention-s0"):
+    from seqlib.book import committed
+
+    monkeypatch.setattr(committed, "_REPO", tmp_path)
+    monkeypatch.setattr(committed, "_PACKAGED", tmp_path / "pkg")
+    with pytest.raises(FileNotFoundError, match=r"the book's G2P checkpoint is missing \(result 'g2p_model' not "
+                                                r"found: .*pkg/g2p-models/attention-s0\.npz.*sweeps/results/g2p-models/"
+                                                r"attention-s0\.npz.*sweeps/g2p\.py run attention-s0"):
         attention_decoding_widget()
 
 

@@ -38,6 +38,7 @@ import numpy as np
 
 from .._validate import _describe
 from ..attention import g2p
+from ..book.committed import RESULTS, results_path
 from ..attention.data import G2P_TGT_VOCAB, GRAPHEMES, decode_phonemes, encode_word
 from ..attention.model import (AttentionConfig, attention_beam_search, attention_decoder_step, attention_encode,
                                attention_greedy_decode)
@@ -48,9 +49,9 @@ __all__ = ["attention_decoding_widget", "attention_decoding_data", "AttentionDec
            "book_checkpoint", "DEFAULT_WORDS", "DEFAULT_WORD", "DEFAULT_BEAM", "MAX_LEN", "MAX_LETTERS",
            "MAX_WORDS", "MAX_BEAM", "DECODERS"]
 
-#: The book's checkpoint (``sweeps/g2p.py``'s attention model, seed 0), in the repository
-#: or in the package's copy of the committed results (``seqlib/_results/``).
-BOOK_CHECKPOINT = "sweeps/results/g2p-models/attention-s0.npz"
+#: The book's checkpoint (``sweeps/g2p.py``'s attention model, seed 0): the committed result
+#: ``"g2p_model"`` (:func:`seqlib.results_path`: the package's copy first, then the repository's).
+BOOK_CHECKPOINT = RESULTS["g2p_model"]
 #: The words offered by default, the attention chapter's list: spellings whose sounds sit elsewhere
 #: (KN, PH, GH, X, silent letters), the three words of its heat maps (GEOGRAPHIC, CITATION, BLIGHT),
 #: and BITCOIN, which is in no split of CMUdict (a word the model never saw).
@@ -69,18 +70,22 @@ MAX_WORDS = 24
 MAX_BEAM = 16
 DECODERS: tuple[str, ...] = ("greedy", "beam")
 KEYS = ("word", "decoder", "step")
-_REPO = Path(__file__).resolve().parents[2]
-_PACKAGED = Path(__file__).resolve().parents[1] / "_results"
 
 
 def book_checkpoint() -> Path:
-    """The path of the book's G2P attention checkpoint (the package's copy first, then the repository's)."""
-    for path in (_PACKAGED / Path(BOOK_CHECKPOINT).name, _REPO / BOOK_CHECKPOINT):
-        if path.is_file():
-            return path
-    raise FileNotFoundError(f"the book's G2P checkpoint is neither {_PACKAGED / Path(BOOK_CHECKPOINT).name} "
-                            f"nor {_REPO / BOOK_CHECKPOINT}: run `python sweeps/g2p.py run attention-s0`, "
-                            f"or pass checkpoint=")
+    """The path of the book's G2P attention checkpoint: ``seqlib.results_path("g2p_model")``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If neither the package's copy nor the repository's file exists; the
+        message names both places and how to make the checkpoint.
+    """
+    try:
+        return results_path("g2p_model")
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"the book's G2P checkpoint is missing ({exc}): run `python sweeps/g2p.py run "
+                                f"attention-s0`, or pass checkpoint=") from None
 
 
 @dataclass(frozen=True)
